@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set-up and entry point for a fresh checkout: needs only Python 3.11+.
+
+    python3 dev.py demo    # install into .venv, then run the full demo
+    python3 dev.py test    # install into .venv, then run every gate and the tests
+    python3 dev.py bench   # install the benchmark extras, then run benchmarks/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+
+def _ensure_venv(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("ods-charter needs Python 3.11 or newer")
+    if not PY.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    # Reinstall only when pyproject.toml or the extras changed: keeps reruns fast.
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / ".ods-charter-installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"installing ods-charter[{extras}] into .venv ...", flush=True)
+    subprocess.run(
+        [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         "-e", f".[{extras}]"],
+        cwd=ROOT,
+        check=True,
+    )
+    stamp.write_text(digest)
+
+
+def _run(*args: str) -> None:
+    print("$", " ".join(args), flush=True)
+    code = subprocess.run(args, cwd=ROOT).returncode
+    if code:
+        sys.exit(code)
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
+    if command == "demo":
+        _ensure_venv("test")
+        _run(str(BIN / "ods-charter"), "demo", *sys.argv[2:])
+    elif command == "test":
+        _ensure_venv("test")
+        _run(str(BIN / "ruff"), "check", ".")
+        _run(str(BIN / "ruff"), "format", "--check", ".")
+        _run(str(BIN / "mypy"))
+        _run(
+            str(PY), "-m", "pytest", "--cov", "--cov-report=term",
+            "--cov-fail-under=90", *sys.argv[2:],
+        )
+    elif command == "bench":
+        _ensure_venv("test,bench")
+        _run(str(PY), "-m", "benchmarks", *sys.argv[2:])
+    else:
+        print(__doc__)
+        sys.exit(0 if command in {"help", "-h", "--help"} else 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from ods_charter.cli import main
+
+main()

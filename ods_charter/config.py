@@ -1,0 +1,130 @@
+"""The portal configuration (``config/portal.toml``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ods_charter.errors import ConfigError
+from ods_charter.tomlfile import read_toml
+
+DEFAULT_CONFIG = Path("config/portal.toml")
+DEFAULT_SCAN_PATHS = ("/", "/explore/", "/api/explore/v2.1/catalog/datasets/?limit=1")
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "portal": {"name": str, "base_url": str},
+    "page": {"slug": str, "url": str, "languages": list},
+    "registry": {"path": str},
+    "http": {
+        "connect_timeout": (int, float),
+        "read_timeout": (int, float),
+        "retries": int,
+        "max_bytes": int,
+    },
+    "scan": {"paths": list, "languages": list},
+}
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    retries: int = 3
+    max_bytes: int = 5_000_000
+    backoff: float = 0.5
+    max_retry_after: float = 30.0
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    name: str
+    base_url: str
+    slug: str
+    languages: tuple[str, ...]
+    registry_path: Path
+    page_url: str | None = None
+    http: HttpSettings = field(default_factory=HttpSettings)
+    scan_paths: tuple[str, ...] = DEFAULT_SCAN_PATHS
+    scan_languages: tuple[str, ...] = ()
+    source: Path | None = None
+
+    @property
+    def charter_url(self) -> str:
+        """The public charter page: ``[page].url`` or ``<base_url>/pages/<slug>/``."""
+        if self.page_url:
+            return urljoin(self.base_url + "/", self.page_url)
+        return f"{self.base_url}/pages/{self.slug}/"
+
+    def resolve(self, url: str) -> str:
+        """A URL given on the command line, absolute or relative to the portal."""
+        return urljoin(self.base_url + "/", url)
+
+    def with_base_url(self, base_url: str | None) -> PortalConfig:
+        return self if not base_url else replace(self, base_url=_check_url(base_url, "base URL"))
+
+
+def _check_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"{what} {url!r}: expected an http(s) URL such as https://example.org")
+    return url.rstrip("/")
+
+
+def _validate(data: Mapping[str, Any], path: Path) -> None:
+    for section, body in data.items():
+        if section not in _SCHEMA:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; expected {', '.join(_SCHEMA)}"
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        for key, value in body.items():
+            expected = _SCHEMA[section].get(key)
+            if expected is None:
+                raise ConfigError(
+                    f"{path}: [{section}] unknown key {key!r}; expected one of "
+                    f"{', '.join(_SCHEMA[section])}"
+                )
+            if not isinstance(value, expected) or isinstance(value, bool):
+                names = expected.__name__ if isinstance(expected, type) else "number"
+                raise ConfigError(f"{path}: [{section}] {key}: expected a {names}")
+
+
+def _strings(value: list[Any], path: Path, where: str) -> tuple[str, ...]:
+    if not all(isinstance(x, str) and x for x in value):
+        raise ConfigError(f"{path}: {where}: expected a list of strings")
+    return tuple(value)
+
+
+def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
+    """Read ``portal.toml``; ``ODS_BASE_URL`` in the environment overrides the base URL."""
+    file = Path(path)
+    data, _ = read_toml(file)
+    _validate(data, file)
+    portal, page = data.get("portal", {}), data.get("page", {})
+    for section, key in (("portal", "base_url"), ("page", "slug")):
+        if key not in data.get(section, {}):
+            raise ConfigError(f"{file}: [{section}] {key} is required")
+    languages = _strings(page.get("languages", ["fr"]), file, "[page] languages")
+    if not languages:
+        raise ConfigError(f"{file}: [page] languages must name at least one language")
+    registry_rel = data.get("registry", {}).get("path", "registry.toml")
+    http = HttpSettings(**data.get("http", {}))
+    scan = data.get("scan", {})
+    config = PortalConfig(
+        name=portal.get("name", file.stem),
+        base_url=_check_url(portal["base_url"], f"{file}: [portal] base_url"),
+        slug=page["slug"],
+        languages=languages,
+        registry_path=(file.parent / registry_rel),
+        page_url=page.get("url"),
+        http=http,
+        scan_paths=_strings(scan.get("paths", list(DEFAULT_SCAN_PATHS)), file, "[scan] paths"),
+        scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),
+        source=file,
+    )
+    return config.with_base_url(os.environ.get("ODS_BASE_URL"))

@@ -1,0 +1,57 @@
+"""Bootstrapping a registry from a charter page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ods_charter.errors import ConfigError
+from ods_charter.lifetime import parse_days
+from ods_charter.parse import ParsedPage
+from ods_charter.registry import CATEGORIES, Cookie, Registry, load_registry, merge, save_registry
+
+
+def registry_from_page(page: ParsedPage, language: str) -> Registry:
+    cookies: dict[str, Cookie] = {}
+    for r in page.records:
+        if r.name in cookies:
+            continue
+        days = parse_days(r.lifetime) if r.lifetime else None
+        cookies[r.name] = Cookie(
+            name=r.name,
+            provider=r.provider or "unknown",
+            category=r.category if r.category in CATEGORIES else "necessary",
+            purpose={language: r.purpose or ""},
+            service={language: r.service} if r.service else {},
+            lifetime_days=None if days is None else round(days),
+        )
+    return Registry(languages=(language,), cookies=tuple(cookies.values()))
+
+
+def import_registry(
+    page: ParsedPage, language: str, output: Path, *, merge: bool = False, force: bool = False
+) -> Iterator[str]:
+    """Write a registry read from ``page``; yields what it did, line by line."""
+    incoming = registry_from_page(page, language)
+    if output.exists() and not (merge or force):
+        raise ConfigError(
+            f"{output} exists: pass --merge to add {language!r} texts to it, "
+            "or --force to overwrite it"
+        )
+    result = incoming
+    if merge and output.exists():
+        result, untranslated = _merge(load_registry(output), incoming, language)
+        for name in untranslated:
+            yield f"note: {name}: purpose copied as '[to translate]' in a missing language"
+    no_purpose = [c.name for c in result.cookies if not all(c.purpose.values())]
+    if no_purpose:
+        raise ConfigError(
+            f"the page gives no purpose for {', '.join(no_purpose)}; "
+            "a registry needs one for every cookie"
+        )
+    save_registry(result, output)
+    yield f"wrote {output}: {len(result.cookies)} cookies, languages {', '.join(result.languages)}"
+
+
+def _merge(base: Registry, incoming: Registry, language: str) -> tuple[Registry, list[str]]:
+    return merge(base, incoming, language)

@@ -1,0 +1,288 @@
+"""Find the cookie table(s) in a portal page and read them into records.
+
+A table is a cookie table when its header row names a cookie-name column and a
+provider or purpose column, in any of the wordings real charters use (French or
+English). Other tables on the page are ignored but remembered, so that a page
+with no cookie table can say what it did hold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+from ods_charter.errors import ParseError
+from ods_charter.text import fold, normalize
+
+FIELDS = ("name", "provider", "service", "purpose", "lifetime", "category")
+_MAX_SPAN = 1000  # rowspan/colspan beyond this is a typo or an attack, not a layout
+_HEADER_SCAN_ROWS = 3
+
+# Order matters: "Service provider's name" is a provider, "Function and location"
+# a service, "Function" alone a purpose.
+_ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("provider", re.compile(r"prestataire|provider|supplier|fournisseur|editeur|vendor|emetteur")),
+    ("name", re.compile(r"\bcookies?\b|\bnom\b$|^name$|^noms?$|traceur")),
+    ("lifetime", re.compile(r"duree|duration|retention|expir|lifetime|conservation|validite")),
+    ("service", re.compile(r"emplacement|location|^service")),
+    ("purpose", re.compile(r"finalite|purpose|function|fonction|objet|description|usage|but\b")),
+    ("category", re.compile(r"^type|categor")),
+)
+
+_CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("statistics", re.compile(r"statisti|analytic|audience|mesure")),
+    ("third_party", re.compile(r"tiers|third|tierce|publicit|advertis|market")),
+    ("necessary", re.compile(r"necessaire|fonctionnel|functional|essenti|strictly|necessary")),
+    ("first_party", re.compile(r"interne|first party|preference|experience")),
+)
+
+_NAME_SPLIT = re.compile(r"[\n;,]+")
+_BLOCKS = {"br", "p", "div", "li", "tr"}
+
+
+def role_of(heading: str) -> str | None:
+    """What a column heading means (``name``, ``provider``...), or None."""
+    key = fold(heading)
+    return next((role for role, rule in _ROLE_RULES if rule.search(key)), None)
+
+
+def category_of(text: str) -> str | None:
+    key = fold(text)
+    return next((cat for cat, rule in _CATEGORY_RULES if rule.search(key)), None)
+
+
+@dataclass
+class CookieRecord:
+    name: str
+    provider: str | None = None
+    service: str | None = None
+    purpose: str | None = None
+    lifetime: str | None = None
+    category: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+@dataclass
+class CookieTable:
+    """One cookie table: its column roles and headings, and its records."""
+
+    index: int  # position among all <table> elements of the document
+    roles: list[str | None]
+    headings: list[str]
+    category: str | None
+    records: list[CookieRecord] = field(default_factory=list)
+
+    @property
+    def fields(self) -> set[str]:
+        return {r for r in self.roles if r}
+
+
+@dataclass
+class ParsedPage:
+    tables: list[CookieTable]
+    other_tables: list[list[str]]
+
+    @property
+    def records(self) -> list[CookieRecord]:
+        return [r for t in self.tables for r in t.records]
+
+    @property
+    def fields(self) -> set[str]:
+        found = set().union(*(t.fields for t in self.tables)) if self.tables else set()
+        if any(t.category for t in self.tables):
+            found.add("category")
+        return found
+
+
+def _cell_text(cell: Any) -> str:
+    """Cell text with block boundaries and <br> kept as newlines."""
+    parts: list[str] = []
+    for node in cell.iter():
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in _BLOCKS and node is not cell:
+            parts.append("\n")
+        if node.text and tag not in {"script", "style"} and isinstance(node.tag, str):
+            parts.append(node.text)
+        if node is not cell and node.tail:
+            parts.append(node.tail)
+    return "".join(parts)
+
+
+def _span(cell: Any, attr: str) -> int:
+    try:
+        return max(1, min(int(cell.get(attr, "1").strip() or 1), _MAX_SPAN))
+    except ValueError:
+        return 1
+
+
+def _owner(node: Any, tag: str) -> Any:
+    return next(node.iterancestors(tag), None)
+
+
+def _own_rows(table: Any) -> Iterator[Any]:
+    """The table's rows, not those of nested tables; in broken HTML a row may
+    sit inside stray inline tags, so look at every descendant."""
+    return (tr for tr in table.iter("tr") if _owner(tr, "table") is table)
+
+
+def _own_cells(tr: Any) -> list[Any]:
+    return [c for c in tr.iter("td", "th") if _owner(c, "tr") is tr]
+
+
+def grid(table: Any) -> list[list[str]]:
+    """The table as a rectangle of cell texts, rowspan and colspan expanded."""
+    rows: list[list[str]] = []
+    pending: dict[int, tuple[int, str]] = {}  # column -> (rows left, text)
+    for tr in _own_rows(table):
+        row: list[str] = []
+        cells = _own_cells(tr)
+        col = 0
+
+        def fill_pending() -> None:
+            nonlocal col
+            while col in pending:
+                left, text = pending[col]
+                row.append(text)
+                if left <= 1:
+                    del pending[col]
+                else:
+                    pending[col] = (left - 1, text)
+                col += 1
+
+        for cell in cells:
+            fill_pending()
+            text = _cell_text(cell)
+            rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
+            for _ in range(colspan):
+                row.append(text)
+                if rowspan > 1:
+                    pending[col] = (rowspan - 1, text)
+                col += 1
+        fill_pending()
+        # Spans may still point further right, past the last real cell.
+        while pending and col <= max(pending):
+            if col in pending:
+                fill_pending()
+            else:
+                row.append("")
+                col += 1
+        rows.append(row)
+    return rows
+
+
+def _header(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
+    for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        roles = [role_of(cell) if normalize(cell) else None for cell in row]
+        # A header row names each role once; repeated roles come from colspan.
+        if "name" in roles and ({"provider", "purpose"} & set(roles)):
+            return i, roles
+    return None
+
+
+def _heading_category(table: Any) -> str | None:
+    for heading in table.itersiblings(preceding=True):
+        if isinstance(heading.tag, str) and heading.tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            return category_of(heading.text_content())
+        if isinstance(heading.tag, str) and heading.tag == "table":
+            return None
+    parent = table.getparent()
+    if parent is not None and parent.tag not in {"body", "html"}:
+        return _heading_category(parent)
+    return None
+
+
+def _records(rows: list[list[str]], roles: list[str | None], category: str | None) -> Iterator[
+    CookieRecord
+]:
+    width = len(roles)
+    for row in rows:
+        texts = [normalize(c) for c in row]
+        if not any(texts):
+            continue
+        if len(set(texts)) == 1 and width > 1 and len(row) >= width:
+            # A row spanning every column is a category heading inside the table.
+            category = category_of(texts[0]) or category
+            continue
+        values: dict[str, str] = {}
+        raw_name = ""
+        for role, raw in zip(roles, row, strict=False):
+            if role and role not in values:
+                values[role] = normalize(raw)
+                if role == "name":
+                    raw_name = raw
+        names = [normalize(n) for n in _NAME_SPLIT.split(raw_name)]
+        names = [n for n in names if n]
+        page_category = values.get("category")
+        cat = (category_of(page_category) or page_category) if page_category else category
+        for name in names:
+            yield CookieRecord(
+                name=name,
+                provider=values.get("provider"),
+                service=values.get("service"),
+                purpose=values.get("purpose"),
+                lifetime=values.get("lifetime"),
+                category=cat,
+            )
+
+
+def document(html: str | bytes) -> Any:
+    """Parse HTML (a whole page or a fragment) leniently, as browsers do."""
+    if isinstance(html, str):
+        html = html.encode("utf-8")
+    if not html.strip():
+        raise ParseError("the page is empty")
+    try:
+        return lxml.html.document_fromstring(html, parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ParseError(f"the page is not readable HTML: {exc}") from None
+
+
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
+
+
+def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
+    tables: list[CookieTable] = []
+    others: list[list[str]] = []
+    for index, table in enumerate(root.iter("table")):
+        rows = grid(table)
+        found = _header(rows)
+        if found is None:
+            others.append([normalize(c) for c in rows[0]] if rows else [])
+            continue
+        at, roles = found
+        category = _heading_category(table)
+        heads = [normalize(c) for c in rows[at]]
+        cookie_table = CookieTable(index, roles, heads, category)
+        cookie_table.records = list(_records(rows[at + 1 :], roles, category))
+        tables.append(cookie_table)
+    return tables, others
+
+
+def parse_page(html: str | bytes, source: str = "the page") -> ParsedPage:
+    """Read every cookie table of a page; ParseError when there is none."""
+    tables, others = cookie_tables(document(html))
+    if not tables:
+        seen = (
+            "; ".join(
+                f"table {i + 1}: " + (" | ".join(h for h in heads if h) or "(no header)")
+                for i, heads in enumerate(others)
+            )
+            or "no table at all"
+        )
+        raise ParseError(
+            f"{source}: no cookie table found (a table whose header names a cookie column "
+            f"and a provider or purpose column). Tables seen: {seen}"
+        )
+    return ParsedPage(tables, others)
+
+
+def parse_cookies(html: str | bytes, source: str = "the page") -> list[CookieRecord]:
+    """The cookie records of a page, one per cookie name."""
+    return parse_page(html, source).records
