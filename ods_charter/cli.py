@@ -186,6 +186,209 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     )
 
 
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Edit a page pushed by a parent domain anyway.")
+]
+BackupOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Where backups go.")]
+
+
+def _client(cfg: PortalConfig) -> Any:
+    from ods_charter.portal import AutomationClient
+    from ods_charter.secrets import api_key
+    from ods_charter.transport import Transport
+
+    return AutomationClient(cfg.base_url, api_key() or "", Transport(cfg.http))
+
+
+def _confirm(yes: bool) -> Any:
+    def ask(plan: Any) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            from ods_charter.errors import PublishError
+
+            raise PublishError("no terminal to ask for confirmation: pass --yes to publish")
+        return typer.confirm(f"Write these changes to {plan.portal}?", default=False)
+
+    return ask
+
+
+def _show_plan(plan: Any) -> None:
+    typer.echo(plan.summary())
+    diff = plan.html_diff()
+    if diff:
+        typer.echo(diff, nl=False)
+
+
+def _backup_dir(backup_dir: Path | None) -> Path:
+    from ods_charter.publish import DEFAULT_BACKUP_DIR
+
+    return backup_dir or DEFAULT_BACKUP_DIR
+
+
+@app.command()
+def render(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    lang: Annotated[str | None, typer.Option("--lang", "-l")] = None,
+    page_file: Annotated[
+        Path | None, typer.Option("--page-file", help="Render into this page's layout.")
+    ] = None,
+) -> None:
+    """Print the cookie table(s) built from the registry."""
+    from ods_charter.render import render_default, splice_registry
+
+    cfg = _config(config, None)
+    registry = _registry(cfg)
+    language = lang or cfg.languages[0]
+    if page_file is None:
+        typer.echo(render_default(registry, language), nl=False)
+        return
+    from ods_charter.charter import read_html_file
+
+    html = read_html_file(page_file).decode("utf-8", errors="replace")
+    typer.echo(splice_registry(html, registry, language).html, nl=False)
+
+
+@app.command()
+def publish(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    force: ForceOpt = False,
+    backup_dir: BackupOpt = None,
+    verify_live: Annotated[
+        bool, typer.Option("--verify-live", help="Also check the public page afterwards.")
+    ] = False,
+) -> None:
+    """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY)."""
+    from ods_charter.publish import LegalPageError, execute, plan_publish
+
+    cfg = _config(config, base_url)
+    registry = _registry(cfg)
+    try:
+        client = _client(cfg)
+        plan = plan_publish(client, cfg, registry, force=force)
+    except LegalPageError as exc:
+        typer.echo(exc.html, nl=False)
+        raise
+    _show_plan(plan)
+    if not plan.has_changes or dry_run:
+        raise typer.Exit(0)
+    if not _confirm(yes)(plan):
+        typer.echo("nothing written", err=True)
+        raise typer.Exit(1)
+    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    if verify_live:
+        from ods_charter.charter import run_check
+        from ods_charter.report import to_text
+
+        result = run_check(cfg, registry, transport=client.transport)
+        typer.echo(to_text(result))
+        raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    force: ForceOpt = False,
+    backup_dir: BackupOpt = None,
+) -> None:
+    """Check, publish when the page drifted, check again: 0 in sync, 1 drift left, 2 error."""
+    from ods_charter.report import to_text
+    from ods_charter.sync import sync as run_sync
+
+    cfg = _config(config, base_url)
+    registry = _registry(cfg)
+    outcome = run_sync(
+        cfg,
+        registry,
+        _client(cfg),
+        confirm=_confirm(yes),
+        dry_run=dry_run,
+        force=force,
+        backup_dir=_backup_dir(backup_dir),
+        on_step=typer.echo,
+    )
+    if outcome.plan is not None and (dry_run or outcome.published is None):
+        diff = outcome.plan.html_diff()
+        typer.echo(diff, nl=False)
+    typer.echo(to_text(outcome.final))
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def rollback(
+    backup: Annotated[Path, typer.Argument(help="A backup file written by publish.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    force: ForceOpt = False,
+    backup_dir: BackupOpt = None,
+) -> None:
+    """Restore a page from a backup, with the same plan, checks and backup as publish."""
+    from ods_charter.publish import execute, plan_rollback, read_backup
+
+    data = read_backup(backup)
+    cfg = _config(config, base_url)
+    client = _client(cfg)
+    plan = plan_rollback(client, data, force=force)
+    _show_plan(plan)
+    if not plan.has_changes or dry_run:
+        raise typer.Exit(0)
+    if not _confirm(yes)(plan):
+        typer.echo("nothing written", err=True)
+        raise typer.Exit(1)
+    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+
+
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8000,
+    state: Annotated[Path, typer.Option("--state", help="State directory.")] = Path(
+        ".ods-charter/simulator"
+    ),
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="ODS_SIMULATOR_KEY", help="Read-write key.")
+    ] = None,
+    read_only_key: Annotated[str | None, typer.Option("--read-only-key")] = None,
+) -> None:
+    """Run the embedded Opendatasoft portal simulator in the foreground."""
+    import secrets
+
+    from ods_charter.simulator import Simulator
+
+    key = api_key or secrets.token_hex(16)
+    sim = Simulator(
+        host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key
+    )
+    sim.start()
+    typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
+    if api_key is None:
+        # A generated key must be shown once or nobody could use it.
+        typer.echo(f"read-write API key for this run: {key}")
+    typer.echo("press Ctrl-C to stop")
+    try:
+        sim.serve_forever()
+    finally:
+        sim.stop()
+
+
+@app.command()
+def demo(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Run the whole fetch, check, publish, verify cycle against a simulated portal."""
+    from ods_charter.demo import run_demo
+
+    raise typer.Exit(run_demo(config, typer.echo))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
     from ods_charter.errors import OdsCharterError

@@ -37,7 +37,7 @@ class Response:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -79,10 +79,11 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def _wait(self, attempt: int, retry_after: float | None) -> None:
+    def wait(self, attempt: int, delay_asked: float | None) -> None:
+        """Sleep before a retry: the server's Retry-After (capped), else backoff."""
         s = self.settings
-        if retry_after is not None:
-            delay = min(retry_after, s.max_retry_after)
+        if delay_asked is not None:
+            delay = min(delay_asked, s.max_retry_after)
         else:
             delay = s.backoff * (2**attempt) * (1 + random.random() / 4)
         self._sleep(delay)
@@ -130,7 +131,7 @@ class Transport:
                     allow_redirects=allow_redirects,
                 ) as resp:
                     if resp.status_code in RETRY_STATUSES and not last:
-                        self._wait(attempt, _retry_after(resp.headers.get("Retry-After")))
+                        self.wait(attempt, retry_after(resp.headers.get("Retry-After")))
                         continue
                     body = self._read(resp, url)
                     cookies = resp.raw.headers.getlist("Set-Cookie") if resp.raw else []
@@ -140,5 +141,5 @@ class Transport:
             except requests.RequestException as exc:
                 if last:
                     raise FetchError(redact(_describe(exc, url))) from None
-                self._wait(attempt, None)
+                self.wait(attempt, None)
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -1,0 +1,211 @@
+"""Building cookie tables from the registry, and splicing them into a page.
+
+Rendering into an existing page keeps that page's layout: the table's own start
+tag (classes, attributes) verbatim, its columns, their order and headings, and
+one table per category when the page splits them. Every registry text is
+HTML-escaped, so a ``<script>`` in a purpose reaches the page as text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ods_charter.errors import PublishError
+from ods_charter.lifetime import format_days
+from ods_charter.parse import CookieTable, cookie_tables, document
+from ods_charter.registry import CATEGORIES, Cookie, Registry
+from ods_charter.splice import Span, indentation, replace_spans, table_spans
+
+_HEADINGS = {
+    "fr": {
+        "provider": "Nom du prestataire",
+        "service": "Service et emplacement",
+        "name": "Nom du cookie",
+        "purpose": "Finalités",
+        "lifetime": "Durée de vie",
+        "category": "Type",
+    },
+    "en": {
+        "provider": "Service provider's name",
+        "service": "Function and location",
+        "name": "Cookie name(s)",
+        "purpose": "Purposes",
+        "lifetime": "Lifetime",
+        "category": "Type",
+    },
+}
+_CATEGORY_LABELS = {
+    "fr": {
+        "necessary": "Nécessaire",
+        "statistics": "Statistiques",
+        "first_party": "Interne",
+        "third_party": "Tiers",
+    },
+    "en": {
+        "necessary": "Necessary",
+        "statistics": "Statistics",
+        "first_party": "First party",
+        "third_party": "Third party",
+    },
+}
+_SECTION_TITLES = {
+    "fr": {
+        "necessary": "Cookies nécessaires au bon fonctionnement de la plateforme",
+        "statistics": "Cookies statistiques",
+        "first_party": "Cookies internes",
+        "third_party": "Cookies tiers",
+    },
+    "en": {
+        "necessary": "Cookies necessary for the platform to work",
+        "statistics": "Statistics cookies",
+        "first_party": "First-party cookies",
+        "third_party": "Third-party cookies",
+    },
+}
+DEFAULT_COLUMNS = ("provider", "service", "name", "purpose", "lifetime")
+_INDENT = "    "
+
+
+def _words(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
+    return table.get(language.split("-")[0], table["en" if language.startswith("en") else "fr"])
+
+
+def cell_value(cookie: Cookie, role: str | None, language: str) -> str:
+    if role == "name":
+        return cookie.name
+    if role == "provider":
+        return cookie.provider
+    if role in {"service", "purpose"}:
+        texts = cookie.service if role == "service" else cookie.purpose
+        return texts.get(language, "")
+    if role == "lifetime":
+        return "" if cookie.lifetime_days is None else format_days(cookie.lifetime_days, language)
+    if role == "category":
+        return _words(_CATEGORY_LABELS, language)[cookie.category]
+    return ""
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+@dataclass(frozen=True)
+class Layout:
+    start_tag: str
+    roles: Sequence[str | None]
+    headings: Sequence[str]
+    header_in_thead: bool = True
+    header_cell: str = "th"
+
+
+def render_table(cookies: Sequence[Cookie], layout: Layout, language: str, indent: str = "") -> str:
+    """One table, deterministic and indented from ``indent``."""
+    i1, i2, i3 = (indent + _INDENT * n for n in range(1, 4))
+    head_cells = "".join(
+        f"\n{i3 if layout.header_in_thead else i2}"
+        f"<{layout.header_cell}>{_esc(h)}</{layout.header_cell}>"
+        for h in layout.headings
+    )
+    if layout.header_in_thead:
+        head = f"\n{i1}<thead>\n{i2}<tr>{head_cells}\n{i2}</tr>\n{i1}</thead>"
+        body_indent, cell_indent = i2, i3
+    else:
+        head = f"\n{i1}<tr>{head_cells}\n{i1}</tr>"
+        body_indent, cell_indent = i1, i2
+    rows = []
+    for cookie in cookies:
+        cells = "".join(
+            f"\n{cell_indent}<td>{_esc(cell_value(cookie, role, language))}</td>"
+            for role in layout.roles
+        )
+        rows.append(f"\n{body_indent}<tr>{cells}\n{body_indent}</tr>")
+    if layout.header_in_thead:
+        body = f"\n{i1}<tbody>{''.join(rows)}\n{i1}</tbody>"
+    else:
+        body = "".join(rows)
+    return f"{layout.start_tag}{head}{body}\n{indent}</table>"
+
+
+def default_layout(language: str) -> Layout:
+    words = _words(_HEADINGS, language)
+    return Layout(
+        start_tag='<table class="table table-bordered ods-charter-cookies">',
+        roles=DEFAULT_COLUMNS,
+        headings=[words[r] for r in DEFAULT_COLUMNS],
+    )
+
+
+def render_default(registry: Registry, language: str) -> str:
+    """Clean tables for a new page: one per category present, with a heading."""
+    titles = _words(_SECTION_TITLES, language)
+    parts = []
+    for category in CATEGORIES:
+        cookies = [c for c in registry.cookies if c.category == category]
+        if cookies:
+            parts.append(f"<h3>{_esc(titles[category])}</h3>")
+            parts.append(render_table(cookies, default_layout(language), language))
+    return "\n".join(parts) + "\n"
+
+
+def _assign(registry: Registry, tables: Sequence[CookieTable]) -> tuple[list[list[Cookie]], list[str]]:
+    """Which cookies go in which table; notes for cookies with no table of their own."""
+    categories = [t.category for t in tables]
+    notes: list[str] = []
+    if len(tables) == 1:
+        return [list(registry.cookies)], notes
+    if None in categories or len(set(categories)) != len(categories):
+        raise PublishError(
+            "the page has several cookie tables without one distinct category heading each "
+            "(nécessaires, statistiques, tiers...): cannot tell which cookie goes where"
+        )
+    groups: list[list[Cookie]] = [[] for _ in tables]
+    for cookie in registry.cookies:
+        if cookie.category in categories:
+            groups[categories.index(cookie.category)].append(cookie)
+        else:
+            groups[0].append(cookie)
+            notes.append(
+                f"{cookie.name}: no {cookie.category} table on the page; added to the first "
+                "table (add a section for it by hand)"
+            )
+    return groups, notes
+
+
+@dataclass
+class Spliced:
+    html: str
+    notes: list[str]
+
+
+def splice_registry(page_html: str, registry: Registry, language: str) -> Spliced:
+    """``page_html`` with its cookie table(s) rebuilt from the registry.
+
+    Every byte outside the replaced tables is kept as it was.
+    """
+    found: list[tuple[Span, CookieTable, str]] = []
+    for span in table_spans(page_html):
+        text = page_html[span.start : span.end if span.end >= 0 else len(page_html)]
+        tables, _ = cookie_tables(document(text))
+        if tables and tables[0].index == 0:
+            found.append((span, tables[0], text))
+    if not found:
+        raise PublishError(
+            f"the page's '{language}' content has no cookie table to replace; "
+            "add one by hand (see `ods-charter render`) and publish again"
+        )
+    groups, notes = _assign(registry, [t for _, t, _ in found])
+    replacements = {}
+    for (span, table, text), cookies in zip(found, groups, strict=True):
+        layout = Layout(
+            start_tag=span.start_tag,
+            roles=table.roles,
+            headings=table.headings,
+            header_in_thead="<thead" in text.lower(),
+            header_cell="th" if "<th" in text.lower() else "td",
+        )
+        replacements[span] = render_table(
+            cookies, layout, language, indentation(page_html, span.start)
+        )
+    return Spliced(replace_spans(page_html, replacements), notes)

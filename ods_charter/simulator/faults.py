@@ -1,0 +1,57 @@
+"""Misbehaviour on demand, armed through ``/__simulator__/faults``."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Faults:
+    latency: float = 0.0  # seconds added to every public or API request
+    fail_status: int = 503
+    fail_count: int = 0  # the next N requests answer fail_status
+    retry_after: str | None = None
+    drop: int = 0  # the next N requests get a closed connection, no answer
+    truncate: int = 0  # the next N answers stop halfway through the body
+    lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
+    concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def arm(self, spec: dict[str, Any]) -> None:
+        allowed = {
+            "latency",
+            "fail_status",
+            "fail_count",
+            "retry_after",
+            "drop",
+            "truncate",
+            "lose_put_response",
+            "concurrent_edit",
+        }
+        unknown = set(spec) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        with self.lock:
+            for key, value in spec.items():
+                setattr(self, key, None if value is None and key == "retry_after" else value)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
+            self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
+            self.fail_status = 503
+
+    def take(self, name: str) -> bool:
+        """Consume one occurrence of a counted fault."""
+        with self.lock:
+            left: int = getattr(self, name)
+            if left > 0:
+                setattr(self, name, left - 1)
+                return True
+            return False
+
+    def as_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {k: v for k, v in self.__dict__.items() if k != "lock"}

@@ -1,0 +1,526 @@
+"""The simulator's HTTP server: public pages, Automation API, admin area."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+
+from ods_charter.simulator import pages
+from ods_charter.simulator.faults import Faults
+from ods_charter.simulator.state import StateStore
+
+API = "/api/automation/v1.0/code_editor_pages/"
+ADMIN = "/__simulator__/"
+MAX_BODY = 2_000_000
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+_WRITABLE = {
+    "title",
+    "description",
+    "template",
+    "tags",
+    "is_restricted",
+    "is_archived",
+    "content",
+}
+_READ_ONLY = {
+    "slug",
+    "has_subdomain_copies",
+    "is_pushed_by_parent",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+}
+CSRF_MAX_AGE = 31_449_600  # Django's CSRF_COOKIE_AGE: one year in seconds
+LANGUAGE_MAX_AGE = 31_536_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.detail = status, code, message, detail
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error_code": self.code, "message": self.message}
+        if self.detail is not None:
+            out["detail"] = self.detail
+        if self.status >= 500:
+            out["trace_id"] = str(uuid.uuid4())
+        return out
+
+
+def _strings_by_language(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def validate_update(body: Any) -> dict[str, Any]:
+    """The writable fields of a PUT body; ApiError 400 with ``detail`` otherwise."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+    errors: dict[str, list[str]] = {}
+    content = body.get("content")
+    if content is None:
+        errors["content"] = ["This field is required."]
+    elif not isinstance(content, dict) or set(content) - {"html", "css"}:
+        errors["content"] = ["Expected an object with 'html' and 'css'."]
+    else:
+        for kind in ("html", "css"):
+            if kind in content and not _strings_by_language(content[kind]):
+                errors[f"content.{kind}"] = ["Expected an object of strings per language."]
+    checks = {
+        "title": _strings_by_language,
+        "description": lambda v: isinstance(v, str),
+        "template": lambda v: isinstance(v, str) and bool(v),
+        "tags": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
+        "is_restricted": lambda v: isinstance(v, bool),
+        "is_archived": lambda v: isinstance(v, bool),
+    }
+    for key, ok in checks.items():
+        if key in body and not ok(body[key]):
+            errors[key] = ["Invalid value."]
+    unknown = set(body) - _WRITABLE - _READ_ONLY
+    for key in unknown:
+        errors[key] = ["Unknown field."]
+    if errors:
+        raise ApiError(400, "validation_error", "Invalid input", errors)
+    return {k: v for k, v in body.items() if k in _WRITABLE}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "nginx"
+    sys_version = ""
+
+    # -- plumbing -------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is in the admin area."""
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        truncate = not self.path.startswith(ADMIN) and self.server.faults.take("truncate")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers or []:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body[: len(body) // 2] if truncate else body)
+        if truncate:
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _json(self, status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", headers)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit():
+            raise ApiError(400, "bad_request", "Invalid Content-Length.")
+        if int(length) > MAX_BODY:
+            raise ApiError(413, "payload_too_large", f"The body is over {MAX_BODY} bytes.")
+        return self.rfile.read(int(length))
+
+    def _log(self) -> None:
+        parts = urlsplit(self.path)
+        query = [(k, "********" if k == "apikey" else v) for k, v in parse_qsl(parts.query)]
+        headers = {
+            k: ("apikey ********" if k.lower() == "authorization" else v)
+            for k, v in self.headers.items()
+        }
+        entry = {
+            "method": self.command,
+            "path": parts.path,
+            "query": urlencode(query),
+            "headers": headers,
+            "time": time.time(),
+        }
+        with self.server.log_lock:
+            self.server.request_log.append(entry)
+
+    # -- dispatch -------------------------------------------------------
+    def _dispatch(self) -> None:
+        path = urlsplit(self.path).path
+        try:
+            if path.startswith(ADMIN):
+                self._admin(path[len(ADMIN) :])
+                return
+            self._log()
+            faults = self.server.faults
+            if faults.latency:
+                time.sleep(faults.latency)
+            if faults.take("drop"):
+                self._drop()
+                return
+            if faults.take("fail_count"):
+                retry = [("Retry-After", faults.retry_after)] if faults.retry_after else []
+                status = faults.fail_status
+                self._json(
+                    status,
+                    ApiError(status, "service_unavailable", "Temporarily unavailable.").body(),
+                    retry,
+                )
+                return
+            if path.startswith(API) or path.rstrip("/") + "/" == API:
+                self._api(path[len(API) :] if path.startswith(API) else "")
+            else:
+                self._public(path)
+        except ApiError as exc:
+            self._json(exc.status, exc.body())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:  # the simulator must answer JSON, never a stack trace
+            err = ApiError(500, "internal_error", "A server error occurred.")
+            self._json(500, err.body())
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+    # -- Automation API -------------------------------------------------
+    def _auth(self, write: bool) -> str:
+        header = self.headers.get("Authorization", "")
+        key = header[len("apikey ") :].strip() if header.lower().startswith("apikey ") else ""
+        if not key:
+            key = parse_qs(urlsplit(self.path).query).get("apikey", [""])[0]
+        keys = self.server.keys
+        if not key or key not in keys:
+            raise ApiError(401, "authentication_failed", "Authentication credentials are invalid.")
+        user, can_edit = keys[key]
+        if write and not can_edit:
+            raise ApiError(403, "permission_denied", "You may not edit pages.")
+        return user
+
+    def _api(self, rest: str) -> None:
+        store = self.server.store
+        if rest == "":
+            if self.command != "GET":
+                raise ApiError(405, "method_not_allowed", f"{self.command} is not allowed here.")
+            self._auth(write=False)
+            self._list()
+            return
+        slug = rest.rstrip("/")
+        if not _SLUG.match(slug) or rest != slug + "/":
+            raise ApiError(404, "not_found", "Not found.")
+        if self.command == "GET":
+            self._auth(write=False)
+            page = store.page(slug)
+            if page is None:
+                raise ApiError(404, "not_found", "Not found.")
+            self._json(200, page)
+            self._after_read(slug)
+        elif self.command == "PUT":
+            user = self._auth(write=True)
+            if store.page(slug) is None:
+                raise ApiError(404, "not_found", "Not found.")
+            ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+            if ctype != "application/json":
+                raise ApiError(400, "bad_request", "Expected Content-Type: application/json.")
+            raw = self._read_body()
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "bad_request", "The body is not valid JSON.") from None
+            changes = validate_update(body)
+            if store.page(slug)["is_archived"]:  # type: ignore[index]
+                raise ApiError(
+                    400,
+                    "validation_error",
+                    "An archived page can't be edited.",
+                    {"is_archived": ["Unarchive the page first."]},
+                )
+            updated = store.update_page(slug, changes, user)
+            if self.server.faults.take("lose_put_response"):
+                self._drop()
+                return
+            self._json(200, updated)
+        else:
+            raise ApiError(405, "method_not_allowed", f"{self.command} is not allowed here.")
+
+    def _list(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        try:
+            limit = int(query.get("limit", ["20"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+        except ValueError:
+            raise ApiError(400, "bad_request", "limit and offset must be integers.") from None
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ApiError(
+                400, "validation_error", "Invalid input", {"limit": ["Between 1 and 1000."]}
+            )
+        items = list(self.server.store.snapshot()["pages"].values())
+        base = f"http://{self.headers.get('Host', 'localhost')}{API}"
+
+        def link(at: int) -> str:
+            return f"{base}?{urlencode({'limit': limit, 'offset': at})}"
+
+        self._json(
+            200,
+            {
+                "total_count": len(items),
+                "next": link(offset + limit) if offset + limit < len(items) else None,
+                "previous": link(max(0, offset - limit)) if offset > 0 else None,
+                "results": items[offset : offset + limit],
+            },
+        )
+
+    def _after_read(self, slug: str) -> None:
+        faults = self.server.faults
+        with faults.lock:
+            edit = faults.concurrent_edit
+            if not edit or edit.get("slug") != slug:
+                return
+            edit["after_reads"] = edit.get("after_reads", 1) - 1
+            if edit["after_reads"] > 0:
+                return
+            faults.concurrent_edit = None
+        page = self.server.store.page(slug)
+        assert page is not None
+        note = edit.get("html", "<p>Modifié par quelqu'un d'autre.</p>")
+        html = {lang: text + note for lang, text in page["content"]["html"].items()}
+        self.server.store.update_page(slug, {"content": {"html": html}}, "someone.else")
+
+    # -- public pages ---------------------------------------------------
+    def _cookies(self, language: str | None) -> list[tuple[str, str]]:
+        secure = "; Secure" if self.server.secure_cookies else ""
+        token = secrets.token_hex(16)
+        out = [
+            (
+                "Set-Cookie",
+                f"csrftoken={token}; Max-Age={CSRF_MAX_AGE}; Path=/; SameSite=Lax{secure}",
+            )
+        ]
+        if language:
+            out.append(
+                (
+                    "Set-Cookie",
+                    f"django_language={language}; Max-Age={LANGUAGE_MAX_AGE}; Path=/; "
+                    f"SameSite=Lax{secure}",
+                )
+            )
+        out += [("Set-Cookie", raw) for raw in self.server.extra_cookies]
+        return out
+
+    def _public(self, path: str) -> None:
+        snapshot = self.server.store.snapshot()
+        portal = snapshot["portal"]
+        query = parse_qs(urlsplit(self.path).query)
+        asked = query.get("flg", [None])[0]
+        language = asked if asked in portal["languages"] else portal["default_language"]
+        cookies = self._cookies(asked if asked in portal["languages"] else None)
+        html_type = "text/html; charset=utf-8"
+
+        def page(body: str, status: int = 200) -> None:
+            self._send(status, body.encode("utf-8"), html_type, cookies)
+
+        match = re.fullmatch(r"/pages?/([^/]+)/?", path)
+        legal = re.fullmatch(r"/terms/([a-z-]+)/?", path)
+        if path in {"/", ""} or path.startswith("/explore"):
+            page(pages.home(portal["name"], language))
+        elif path.startswith("/api/explore/"):
+            self._json(200, {"total_count": 142, "results": []}, cookies)
+        elif path.rstrip("/") == "/login":
+            page(pages.chrome("<form><h1>Connexion</h1></form>", title="Connexion",
+                              language=language, portal=portal["name"]))
+        elif match:
+            found = snapshot["pages"].get(match.group(1))
+            if found is None or found["is_archived"]:
+                page(pages.not_found(portal["name"], language), 404)
+            elif found["is_restricted"]:
+                self._send(302, b"", html_type, [("Location", f"/login/?next={path}")])
+            else:
+                html = found["content"]["html"]
+                lang = language if language in html else next(iter(html), language)
+                page(
+                    pages.chrome(
+                        html.get(lang, ""),
+                        title=found["title"].get(lang, found["slug"]),
+                        language=lang,
+                        css=found["content"]["css"].get(lang, ""),
+                        portal=portal["name"],
+                    )
+                )
+        elif legal and legal.group(1) in snapshot["legal"]:
+            text = snapshot["legal"][legal.group(1)]
+            lang = language if language in text["html"] else next(iter(text["html"]))
+            page(pages.chrome(text["html"][lang], title=text["title"].get(lang, ""),
+                              language=lang, portal=portal["name"]))
+        else:
+            page(pages.not_found(portal["name"], language), 404)
+
+    # -- admin area -----------------------------------------------------
+    def _admin(self, rest: str) -> None:
+        server = self.server
+        route = (self.command, rest.rstrip("/"))
+        if route == ("GET", "health"):
+            self._json(200, {"status": "ok"})
+        elif route == ("GET", "requests"):
+            with server.log_lock:
+                self._json(200, list(server.request_log))
+        elif route == ("DELETE", "requests"):
+            with server.log_lock:
+                server.request_log.clear()
+            self._json(200, {"detail": "ok"})
+        elif route == ("GET", "faults"):
+            self._json(200, server.faults.as_dict())
+        elif route == ("POST", "faults"):
+            try:
+                server.faults.arm(json.loads(self._read_body() or b"{}"))
+            except (ValueError, TypeError) as exc:
+                raise ApiError(400, "bad_request", str(exc)) from None
+            self._json(200, server.faults.as_dict())
+        elif route == ("DELETE", "faults"):
+            server.faults.clear()
+            self._json(200, {"detail": "ok"})
+        elif route == ("GET", "state"):
+            self._json(200, server.store.snapshot())
+        elif route == ("POST", "cookies"):
+            try:
+                cookies = json.loads(self._read_body() or b"[]")
+            except ValueError:
+                raise ApiError(400, "bad_request", "Expected a JSON list of strings.") from None
+            if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+                raise ApiError(400, "bad_request", "Expected a JSON list of Set-Cookie values.")
+            server.extra_cookies = cookies
+            self._json(200, {"detail": "ok"})
+        elif self.command == "PUT" and rest.startswith("pages/"):
+            try:
+                page = json.loads(self._read_body())
+            except ValueError:
+                raise ApiError(400, "bad_request", "The body is not valid JSON.") from None
+            if not isinstance(page, dict) or not _SLUG.match(str(page.get("slug", ""))):
+                raise ApiError(400, "bad_request", "Expected a page object with a valid slug.")
+            server.store.put_raw_page(page)
+            self._json(200, page)
+        else:
+            raise ApiError(404, "not_found", "Not found.")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    store: StateStore
+    faults: Faults
+    keys: dict[str, tuple[str, bool]]
+    request_log: list[dict[str, Any]]
+    log_lock: threading.Lock
+    extra_cookies: list[str]
+    secure_cookies: bool
+
+
+class Simulator:
+    """A portal on loopback. Use as a context manager, or start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: Path | None = None,
+        api_key: str | None = "demo-key",
+        read_only_key: str | None = None,
+        state: dict[str, Any] | None = None,
+        secure_cookies: bool = False,
+    ) -> None:
+        self._tmp = None if state_dir else tempfile.mkdtemp(prefix="ods-sim-")
+        self.state_dir = Path(state_dir or self._tmp or ".")
+        self.host, self.port = host, port
+        keys: dict[str, tuple[str, bool]] = {}
+        if api_key:
+            keys[api_key] = ("charter.bot", True)
+        if read_only_key:
+            keys[read_only_key] = ("read.only", False)
+        self._keys = keys
+        self._initial = state
+        self._secure = secure_cookies
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def server(self) -> _Server:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return self._server
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def store(self) -> StateStore:
+        return self.server.store
+
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        with self.server.log_lock:
+            return list(self.server.request_log)
+
+    def set_cookies(self, cookies: list[str]) -> None:
+        self.server.extra_cookies = list(cookies)
+
+    def start(self) -> Simulator:
+        server = _Server((self.host, self.port), _Handler)
+        server.store = StateStore(self.state_dir / "state.json", self._initial)
+        server.faults = Faults()
+        server.keys = self._keys
+        server.request_log = []
+        server.log_lock = threading.Lock()
+        server.extra_cookies = []
+        server.secure_cookies = self._secure
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (the CLI command)."""
+        self.start()
+        try:
+            assert self._thread is not None
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()

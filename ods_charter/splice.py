@@ -1,0 +1,91 @@
+"""Locating tables in page HTML by byte offsets, and replacing them.
+
+Everything outside the replaced tables must stay byte-identical, so tables are
+found with the standard library's tokenizer, which reports positions in the
+original text (script and style bodies and comments are skipped as such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from ods_charter.errors import PublishError
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int  # exclusive; -1 while the table is unclosed
+    start_tag: str
+
+
+class _TableLocator(HTMLParser):
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self._line_starts = [0]
+        for i, char in enumerate(text):
+            if char == "\n":
+                self._line_starts.append(i + 1)
+        self._text = text
+        self._depth = 0
+        self._open: tuple[int, str] | None = None
+        self.spans: list[Span] = []
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "table":
+            return
+        if self._depth == 0:
+            self._open = (self._offset(), self.get_starttag_text() or "<table>")
+        self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag != "table" or self._depth == 0:
+            return
+        self._depth -= 1
+        if self._depth == 0 and self._open is not None:
+            at = self._offset()
+            end = self._text.index(">", at) + 1
+            self.spans.append(Span(self._open[0], end, self._open[1]))
+            self._open = None
+
+    def close(self) -> None:
+        super().close()
+        if self._open is not None:
+            self.spans.append(Span(self._open[0], -1, self._open[1]))
+
+
+def table_spans(html: str) -> list[Span]:
+    """Top-level ``<table>`` elements, by position in ``html``."""
+    locator = _TableLocator(html)
+    locator.feed(html)
+    locator.close()
+    return locator.spans
+
+
+def replace_spans(html: str, replacements: Mapping[Span, str]) -> str:
+    """``html`` with each span's text replaced; the rest is untouched."""
+    out: list[str] = []
+    at = 0
+    for span in sorted(replacements, key=lambda s: s.start):
+        if span.end < 0:
+            raise PublishError(
+                "a cookie table has no closing </table>: fix the page by hand before publishing"
+            )
+        out.append(html[at : span.start])
+        out.append(replacements[span])
+        at = span.end
+    out.append(html[at:])
+    return "".join(out)
+
+
+def indentation(html: str, offset: int) -> str:
+    """The whitespace that starts the line ``offset`` is on, if only whitespace."""
+    line_start = html.rfind("\n", 0, offset) + 1
+    prefix = html[line_start:offset]
+    return prefix if prefix.strip() == "" else ""
