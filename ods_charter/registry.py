@@ -16,6 +16,7 @@ File format (``config/registry.toml``)::
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ _COOKIE_KEYS = {
     "consent_exempt",
     "stores_consent",
 }
+_BAD_NAME = re.compile(r"[\s,;=]")
 _TOP_KEYS = {"schema_version", "languages", "cookies"}
 
 
@@ -87,10 +89,12 @@ class Registry:
         )
 
 
-def _where(path: Path, text: str, name: str | None, field_name: str | None = None) -> str:
+def _where(
+    path: Path, text: str, name: str | None, field_name: str | None = None, occurrence: int = 1
+) -> str:
     where = str(path)
     if name is not None:
-        line = line_of(text, "name", name)
+        line = line_of(text, "name", name, occurrence)
         where += f":{line}" if line else ""
         where += f": cookie {name!r}"
     if field_name:
@@ -123,6 +127,11 @@ def _cookie(raw: Any, path: Path, text: str, languages: tuple[str, ...], index: 
     name = raw.get("name")
     if not isinstance(name, str) or not normalize(name):
         raise ConfigError(f"{path}: cookies[{index}]: 'name' is required and must be a string")
+    if _BAD_NAME.search(name.strip()):
+        raise ConfigError(
+            f"{_where(path, text, name, 'name')}: a cookie name cannot hold spaces, "
+            "commas, semicolons or '='"
+        )
     unknown = sorted(set(raw) - _COOKIE_KEYS)
     if unknown:
         raise ConfigError(
@@ -195,7 +204,7 @@ def registry_from_data(data: Mapping[str, Any], path: Path, text: str = "") -> R
     seen: set[str] = set()
     for cookie in cookies:
         if cookie.name in seen:
-            raise ConfigError(f"{_where(path, text, cookie.name)}: duplicate cookie name")
+            raise ConfigError(f"{_where(path, text, cookie.name, None, 2)}: duplicate cookie name")
         seen.add(cookie.name)
     return Registry(languages=langs, cookies=tuple(cookies), path=path)
 

@@ -25,11 +25,13 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def line_of(text: str, key: str, value: str) -> int | None:
-    """The 1-based line where ``key = "value"`` first stands, if it does."""
+def line_of(text: str, key: str, value: str, occurrence: int = 1) -> int | None:
+    """The 1-based line where ``key = "value"`` stands (its n-th time), if it does."""
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=\s*[\"']{re.escape(value)}[\"']", re.M)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+    matches = list(pattern.finditer(text))
+    if len(matches) < occurrence:
+        return None
+    return text.count("\n", 0, matches[occurrence - 1].start()) + 1
 
 
 def toml_string(value: str) -> str:
