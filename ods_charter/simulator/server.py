@@ -266,9 +266,9 @@ class _Handler(BaseHTTPRequestHandler):
             offset = int(query.get("offset", ["0"])[0])
         except ValueError:
             raise ApiError(400, "bad_request", "limit and offset must be integers.") from None
-        if not 1 <= limit <= 1000 or offset < 0:
+        if not 0 <= limit <= 1000 or offset < 0:
             raise ApiError(
-                400, "validation_error", "Invalid input", {"limit": ["Between 1 and 1000."]}
+                400, "validation_error", "Invalid input", {"limit": ["Between 0 and 1000."]}
             )
         items = list(self.server.store.snapshot()["pages"].values())
         base = f"http://{self.headers.get('Host', 'localhost')}{API}"
@@ -279,8 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(
             200,
             {
-                "total_count": len(items),
-                "next": link(offset + limit) if offset + limit < len(items) else None,
+                # The official schema types total_count as a string.
+                "total_count": str(len(items)),
+                "next": link(offset + limit) if limit and offset + limit < len(items) else None,
                 "previous": link(max(0, offset - limit)) if offset > 0 else None,
                 "results": items[offset : offset + limit],
             },

@@ -1,0 +1,124 @@
+"""Fetching public pages through the real client, with the simulator misbehaving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ods_charter.config import HttpSettings
+from ods_charter.errors import FetchError
+from ods_charter.fetch import fetch_page, with_language
+from ods_charter.simulator import Simulator
+from ods_charter.transport import USER_AGENT, Transport
+
+PAGE = "/pages/charte-cookies/"
+
+
+class Sleeps(list[float]):
+    """Records the waits the client asks for instead of spending them."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _transport(**settings: float) -> tuple[Transport, Sleeps]:
+    sleeps = Sleeps()
+    base = {"connect_timeout": 2, "read_timeout": 2, "retries": 3, "backoff": 0.01}
+    return Transport(HttpSettings(**{**base, **settings}), sleep=sleeps), sleeps  # type: ignore[arg-type]
+
+
+def test_fetch_sends_language_and_user_agent(sim: Simulator) -> None:
+    transport, _ = _transport()
+    page = fetch_page(transport, sim.base_url + PAGE, "en")
+    assert b"Service provider's name" in page.html
+    request = sim.requests[-1]
+    assert request["query"] == "flg=en"
+    assert request["headers"]["User-Agent"] == USER_AGENT
+
+
+def test_with_language_replaces_an_existing_flg() -> None:
+    assert with_language("https://x.org/p/?a=1&flg=fr", "en") == "https://x.org/p/?a=1&flg=en"
+
+
+@pytest.mark.parametrize("status", [503, 429, 502])
+def test_transient_errors_are_retried_honouring_retry_after(sim: Simulator, status: int) -> None:
+    sim.faults.arm({"fail_count": 2, "fail_status": status, "retry_after": "7"})
+    transport, sleeps = _transport()
+    page = fetch_page(transport, sim.base_url + PAGE, "fr")
+    assert b"Nom du prestataire" in page.html
+    assert sleeps == [7, 7]
+    assert len(sim.requests) == 3
+
+
+def test_retry_after_is_capped(sim: Simulator) -> None:
+    sim.faults.arm({"fail_count": 1, "retry_after": "86400"})
+    transport, sleeps = _transport(max_retry_after=30)
+    fetch_page(transport, sim.base_url + PAGE)
+    assert sleeps == [30]
+
+
+def test_retries_are_bounded(sim: Simulator) -> None:
+    sim.faults.arm({"fail_count": 10})
+    transport, sleeps = _transport(retries=2)
+    with pytest.raises(FetchError, match="answered 503"):
+        fetch_page(transport, sim.base_url + PAGE)
+    assert len(sleeps) == 2 and len(sim.requests) == 3
+
+
+def test_dropped_connection_and_truncated_body_are_retried(sim: Simulator) -> None:
+    sim.faults.arm({"drop": 1, "truncate": 1})
+    transport, sleeps = _transport()
+    page = fetch_page(transport, sim.base_url + PAGE)
+    assert page.html.rstrip().endswith(b"</html>")
+    assert len(sleeps) == 2
+
+
+def test_persistent_drop_says_what_happened(sim: Simulator) -> None:
+    sim.faults.arm({"drop": 5})
+    transport, _ = _transport(retries=1)
+    with pytest.raises(FetchError, match="closed the connection|cut|cannot connect"):
+        fetch_page(transport, sim.base_url + PAGE)
+
+
+def test_read_timeout(sim: Simulator) -> None:
+    sim.faults.arm({"latency": 0.6})
+    transport, _ = _transport(read_timeout=0.2, retries=0)
+    with pytest.raises(FetchError, match="timed out waiting for the answer"):
+        fetch_page(transport, sim.base_url + PAGE)
+
+
+def test_size_cap(sim: Simulator) -> None:
+    transport, _ = _transport(max_bytes=1000)
+    with pytest.raises(FetchError, match="over the cap of 1,000"):
+        fetch_page(transport, sim.base_url + PAGE)
+
+
+def test_not_found_non_html_and_login_redirect(sim: Simulator) -> None:
+    transport, _ = _transport()
+    with pytest.raises(FetchError, match="page not found \\(404\\)"):
+        fetch_page(transport, sim.base_url + "/pages/nope/")
+    with pytest.raises(FetchError, match="expected an HTML page, got application/json"):
+        fetch_page(transport, sim.base_url + "/api/explore/v2.1/catalog/datasets/")
+    with pytest.raises(FetchError, match="redirected to a login page"):
+        fetch_page(transport, sim.base_url + "/pages/charte-interne/")
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    with Simulator(state_dir=tmp_path) as gone:
+        url = gone.base_url
+    transport, _ = _transport(retries=1)
+    with pytest.raises(FetchError, match="cannot connect"):
+        fetch_page(transport, url + PAGE)
+
+
+def test_fetch_and_check_commands_against_the_simulator(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    out = project.parent / "page.html"
+    assert cli("fetch", "--config", project, "--lang", "en", "-o", out).code == 0
+    assert b"Cookie name(s)" in out.read_bytes()
+    assert cli("check", "--config", project).code == 0
+    result = cli("check", "--config", project, "--url", "/terms/cookies-policy/", "--lang", "fr")
+    assert result.code == 0, result.all
+    sim.faults.arm({"fail_count": 50})
+    failed = cli("check", "--config", project)
+    assert failed.code == 2 and "answered 503" in failed.err and "Traceback" not in failed.all
