@@ -122,7 +122,9 @@ def check(
     fmt: Annotated[
         str, typer.Option("--format", help="text | json | markdown | github | junit | html")
     ] = "text",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here.")
+    ] = None,
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
@@ -366,9 +368,7 @@ def simulator(
     from ods_charter.simulator import Simulator
 
     key = api_key or secrets.token_hex(16)
-    sim = Simulator(
-        host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key
-    )
+    sim = Simulator(host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key)
     sim.start()
     typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
     if api_key is None:

@@ -77,9 +77,7 @@ def _check_url(url: str, what: str) -> str:
 def _validate(data: Mapping[str, Any], path: Path) -> None:
     for section, body in data.items():
         if section not in _SCHEMA:
-            raise ConfigError(
-                f"{path}: unknown section [{section}]; expected {', '.join(_SCHEMA)}"
-            )
+            raise ConfigError(f"{path}: unknown section [{section}]; expected {', '.join(_SCHEMA)}")
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: [{section}] must be a table")
         for key, value in body.items():

@@ -61,9 +61,10 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
     config = load_config(config_path)
     registry = load_registry(config.registry_path)
     key = secrets.token_hex(16)  # a fresh demo key: never printed, never stored
-    with tempfile.TemporaryDirectory(prefix="ods-charter-demo-") as tmp, Simulator(
-        api_key=key, state=drifted_state(), state_dir=Path(tmp) / "portal"
-    ) as sim:
+    with (
+        tempfile.TemporaryDirectory(prefix="ods-charter-demo-") as tmp,
+        Simulator(api_key=key, state=drifted_state(), state_dir=Path(tmp) / "portal") as sim,
+    ):
         cfg = replace(config, base_url=sim.base_url, languages=("fr", "en"))
         client = AutomationClient(sim.base_url, key, Transport(cfg.http))
         before_page = sim.store.page(CHARTER_SLUG)
@@ -94,22 +95,34 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
 
         after_page = sim.store.page(CHARTER_SLUG)
         assert after_page is not None
-        kept = all(
-            outside_tables(before_page["content"]["html"][lang])
-            == outside_tables(after_page["content"]["html"][lang])
-            for lang in before_page["content"]["html"]
-        ) and before_page["content"]["css"] == after_page["content"]["css"]
+        kept = (
+            all(
+                outside_tables(before_page["content"]["html"][lang])
+                == outside_tables(after_page["content"]["html"][lang])
+                for lang in before_page["content"]["html"]
+            )
+            and before_page["content"]["css"] == after_page["content"]["css"]
+        )
         echo("\n4. nothing else moved: every byte outside the cookie tables, the CSS and")
         echo(f"   the title are as they were: {'yes' if kept else 'NO'}")
 
         echo("\n5. sync again: nothing to write (the page is already true)")
-        again = sync(cfg, registry, client, confirm=lambda plan: True,
-                     backup_dir=Path(tmp) / "backups", audit_log=Path(tmp) / "audit.jsonl")
+        again = sync(
+            cfg,
+            registry,
+            client,
+            confirm=lambda plan: True,
+            backup_dir=Path(tmp) / "backups",
+            audit_log=Path(tmp) / "audit.jsonl",
+        )
         writes = sum(1 for r in sim.requests if r["method"] == "PUT")
         echo(f"   PUT requests received by the portal in all: {writes}")
         ok = first.exit_code == 1 and final.exit_code == 0 and kept and again.plan is None
         ok = ok and writes == 1
-        echo("\nDemo finished: " + ("every step behaved as expected." if ok else "SOMETHING WENT WRONG."))
+        echo(
+            "\nDemo finished: "
+            + ("every step behaved as expected." if ok else "SOMETHING WENT WRONG.")
+        )
         echo("The simulator, its state, the backup and the audit log were removed.")
     return 0 if ok else 1
 

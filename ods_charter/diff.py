@@ -22,7 +22,12 @@ class Change:
     page: str | None
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"name": self.name, "field": self.field, "registry": self.registry, "page": self.page}
+        return {
+            "name": self.name,
+            "field": self.field,
+            "registry": self.registry,
+            "page": self.page,
+        }
 
 
 @dataclass
@@ -53,6 +58,7 @@ class CheckResult:
     page: str
     languages: dict[str, LanguageDiff]
     portal: str = ""
+    records: dict[str, list[CookieRecord]] = field(default_factory=dict)  # page, per language
 
     @property
     def status(self) -> str:
@@ -115,12 +121,12 @@ def compare(
     result = LanguageDiff(extra=extra, checked=[c.name for c in registry.cookies] + extra)
     compared = [f for f in COMPARED if f in set(fields)]
     for cookie in registry.cookies:
-        record = by_name.get(cookie.name)
-        if record is None:
+        found = by_name.get(cookie.name)
+        if found is None:
             result.missing.append(cookie.name)
             continue
         for field_name in compared:
-            page_value = getattr(record, field_name)
+            page_value = getattr(found, field_name)
             if _differs(cookie, field_name, language, page_value):
                 result.changed.append(
                     Change(
@@ -145,4 +151,5 @@ def check_page(
         page=source,
         languages={lang: compare_page(registry, page, lang) for lang, page in pages.items()},
         portal=portal,
+        records={lang: page.records for lang, page in pages.items()},
     )

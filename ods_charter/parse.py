@@ -136,28 +136,28 @@ def _own_cells(tr: Any) -> list[Any]:
     return [c for c in tr.iter("td", "th") if _owner(c, "tr") is tr]
 
 
+def _fill_pending(row: list[str], col: int, pending: dict[int, tuple[int, str]]) -> int:
+    """Copy cells that rowspans above carry into ``row`` from ``col``; next free column."""
+    while col in pending:
+        left, text = pending[col]
+        row.append(text)
+        if left <= 1:
+            del pending[col]
+        else:
+            pending[col] = (left - 1, text)
+        col += 1
+    return col
+
+
 def grid(table: Any) -> list[list[str]]:
     """The table as a rectangle of cell texts, rowspan and colspan expanded."""
     rows: list[list[str]] = []
     pending: dict[int, tuple[int, str]] = {}  # column -> (rows left, text)
     for tr in _own_rows(table):
         row: list[str] = []
-        cells = _own_cells(tr)
         col = 0
-
-        def fill_pending() -> None:
-            nonlocal col
-            while col in pending:
-                left, text = pending[col]
-                row.append(text)
-                if left <= 1:
-                    del pending[col]
-                else:
-                    pending[col] = (left - 1, text)
-                col += 1
-
-        for cell in cells:
-            fill_pending()
+        for cell in _own_cells(tr):
+            col = _fill_pending(row, col, pending)
             text = _cell_text(cell)
             rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
             for _ in range(colspan):
@@ -165,11 +165,11 @@ def grid(table: Any) -> list[list[str]]:
                 if rowspan > 1:
                     pending[col] = (rowspan - 1, text)
                 col += 1
-        fill_pending()
+        col = _fill_pending(row, col, pending)
         # Spans may still point further right, past the last real cell.
         while pending and col <= max(pending):
             if col in pending:
-                fill_pending()
+                col = _fill_pending(row, col, pending)
             else:
                 row.append("")
                 col += 1
@@ -198,9 +198,9 @@ def _heading_category(table: Any) -> str | None:
     return None
 
 
-def _records(rows: list[list[str]], roles: list[str | None], category: str | None) -> Iterator[
-    CookieRecord
-]:
+def _records(
+    rows: list[list[str]], roles: list[str | None], category: str | None
+) -> Iterator[CookieRecord]:
     width = len(roles)
     for row in rows:
         texts = [normalize(c) for c in row]

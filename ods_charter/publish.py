@@ -66,7 +66,7 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         content = self.page["content"]
-        return self.html != content.get("html", {}) or self.css != content.get("css", {})
+        return bool(self.html != content.get("html", {}) or self.css != content.get("css", {}))
 
     def body(self) -> dict[str, Any]:
         """The PUT body: every writable field as read, with the new content."""
@@ -76,7 +76,7 @@ class Plan:
 
     def html_diff(self) -> str:
         old_html = self.page["content"].get("html", {})
-        out = []
+        out: list[str] = []
         for lang in self.changed_languages:
             out += difflib.unified_diff(
                 old_html.get(lang, "").splitlines(keepends=True),
@@ -96,7 +96,9 @@ class Plan:
             lines += [f"  [{lang}] remove {name}" for name in d.extra]
             lines += [f"  [{lang}] change {c.name} {c.field}" for c in d.changed]
         if self.action == "rollback":
-            lines += [f"  [{lang}] restore the backed-up content" for lang in self.changed_languages]
+            lines += [
+                f"  [{lang}] restore the backed-up content" for lang in self.changed_languages
+            ]
         lines += [f"  note: {n}" for n in self.notes]
         if not self.has_changes:
             lines.append("  nothing to change: nothing will be written")
@@ -153,9 +155,7 @@ def plan_publish(
     _guard(page, config.slug, force)
     content = page["content"]
     html = dict(content.get("html") or {})
-    plan = Plan(
-        "publish", client.base_url, config.slug, page, html, dict(content.get("css") or {})
-    )
+    plan = Plan("publish", client.base_url, config.slug, page, html, dict(content.get("css") or {}))
     for lang in config.languages:
         if lang not in html:
             raise PublishError(
@@ -191,10 +191,12 @@ def read_backup(path: Path) -> dict[str, Any]:
         or not isinstance(page["content"].get("html"), dict)
     ):
         raise ConfigError(f"{path}: not an ods-charter backup (expected format {BACKUP_FORMAT})")
-    return data
+    return dict(data)
 
 
-def plan_rollback(client: AutomationClient, backup: Mapping[str, Any], *, force: bool = False) -> Plan:
+def plan_rollback(
+    client: AutomationClient, backup: Mapping[str, Any], *, force: bool = False
+) -> Plan:
     saved = backup["page"]
     slug = str(saved.get("slug") or backup.get("slug"))
     page = client.get_page(slug)

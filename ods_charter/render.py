@@ -149,7 +149,9 @@ def render_default(registry: Registry, language: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _assign(registry: Registry, tables: Sequence[CookieTable]) -> tuple[list[list[Cookie]], list[str]]:
+def _assign(
+    registry: Registry, tables: Sequence[CookieTable]
+) -> tuple[list[list[Cookie]], list[str]]:
     """Which cookies go in which table; notes for cookies with no table of their own."""
     categories = [t.category for t in tables]
     notes: list[str] = []
@@ -184,12 +186,23 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
 
     Every byte outside the replaced tables is kept as it was.
     """
+    # Categories come from headings above each table, so read the whole page,
+    # then pair its cookie tables with the tokenizer's spans by table ordinal.
+    whole, _ = cookie_tables(document(page_html))
+    by_ordinal = {t.index: t for t in whole}
     found: list[tuple[Span, CookieTable, str]] = []
     for span in table_spans(page_html):
+        table = by_ordinal.get(span.ordinal)
+        if table is None:
+            continue
         text = page_html[span.start : span.end if span.end >= 0 else len(page_html)]
-        tables, _ = cookie_tables(document(text))
-        if tables and tables[0].index == 0:
-            found.append((span, tables[0], text))
+        alone, _ = cookie_tables(document(text))
+        if not alone or alone[0].headings != table.headings:
+            raise PublishError(
+                "cannot locate the cookie table in the page's HTML reliably "
+                "(unusual markup around it); edit the page by hand"
+            )
+        found.append((span, table, text))
     if not found:
         raise PublishError(
             f"the page's '{language}' content has no cookie table to replace; "

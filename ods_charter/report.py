@@ -14,7 +14,9 @@ from ods_charter.text import normalize
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 
-def word_diff(old: str | None, new: str | None, markers: tuple[str, ...] = ("[-", "-]", "{+", "+}")) -> str:
+def word_diff(
+    old: str | None, new: str | None, markers: tuple[str, ...] = ("[-", "-]", "{+", "+}")
+) -> str:
     """``old`` turned into ``new``, word by word: ``[-removed-]{+added+}``."""
     a, b = _TOKENS.findall(normalize(old or "")), _TOKENS.findall(normalize(new or ""))
     del_open, del_close, add_open, add_close = markers
@@ -94,7 +96,9 @@ def to_markdown(result: CheckResult) -> str:
         if d.missing:
             lines.append("Missing from the page: " + ", ".join(f"`{n}`" for n in d.missing))
         if d.extra:
-            lines.append("On the page, not in the registry: " + ", ".join(f"`{n}`" for n in d.extra))
+            lines.append(
+                "On the page, not in the registry: " + ", ".join(f"`{n}`" for n in d.extra)
+            )
         if d.changed:
             lines += ["", "| cookie | field | change (~~registry~~ **page**) |", "|---|---|---|"]
             lines += [_md_change(c) for c in d.changed]
@@ -154,13 +158,15 @@ def to_junit(result: CheckResult) -> str:
         if d.error:
             failures += 1
             cases.append(
-                f"    <testcase classname={quoteattr('charter.' + lang)} name=\"(page)\">"
+                f'    <testcase classname={quoteattr("charter." + lang)} name="(page)">'
                 f"<error message={quoteattr(d.error)}/></testcase>"
             )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<testsuites><testsuite name={quoteattr('ods-charter ' + result.page)} "
-        f'tests="{len(cases)}" failures="{failures}">\n' + "\n".join(cases) + "\n</testsuite></testsuites>\n"
+        f'tests="{len(cases)}" failures="{failures}">\n'
+        + "\n".join(cases)
+        + "\n</testsuite></testsuites>\n"
     )
 
 

@@ -19,6 +19,7 @@ class Span:
     start: int
     end: int  # exclusive; -1 while the table is unclosed
     start_tag: str
+    ordinal: int  # position among every <table> start tag, nested ones included
 
 
 class _TableLocator(HTMLParser):
@@ -30,7 +31,8 @@ class _TableLocator(HTMLParser):
                 self._line_starts.append(i + 1)
         self._text = text
         self._depth = 0
-        self._open: tuple[int, str] | None = None
+        self._open: tuple[int, str, int] | None = None
+        self._count = 0
         self.spans: list[Span] = []
 
     def _offset(self) -> int:
@@ -41,8 +43,9 @@ class _TableLocator(HTMLParser):
         if tag != "table":
             return
         if self._depth == 0:
-            self._open = (self._offset(), self.get_starttag_text() or "<table>")
+            self._open = (self._offset(), self.get_starttag_text() or "<table>", self._count)
         self._depth += 1
+        self._count += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag != "table" or self._depth == 0:
@@ -51,13 +54,13 @@ class _TableLocator(HTMLParser):
         if self._depth == 0 and self._open is not None:
             at = self._offset()
             end = self._text.index(">", at) + 1
-            self.spans.append(Span(self._open[0], end, self._open[1]))
+            self.spans.append(Span(self._open[0], end, self._open[1], self._open[2]))
             self._open = None
 
     def close(self) -> None:
         super().close()
         if self._open is not None:
-            self.spans.append(Span(self._open[0], -1, self._open[1]))
+            self.spans.append(Span(self._open[0], -1, self._open[1], self._open[2]))
 
 
 def table_spans(html: str) -> list[Span]:

@@ -92,7 +92,9 @@ class Transport:
         cap = self.settings.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"{url}: the answer is {int(declared):,} bytes, over the cap of {cap:,}")
+            raise FetchError(
+                f"{url}: the answer is {int(declared):,} bytes, over the cap of {cap:,}"
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in resp.iter_content(65536):

@@ -82,7 +82,9 @@ def test_provider_change_is_drift(cli, tmp_path: Path) -> None:  # type: ignore[
 
 
 def test_whitespace_nbsp_and_unicode_form_are_not_drift(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    text = STAR.replace("Se souvenir de la langue du visiteur", "Se souvenir  de&nbsp;la\n langue du visiteur ")
+    text = STAR.replace(
+        "Se souvenir de la langue du visiteur", "Se souvenir  de&nbsp;la\n langue du visiteur "
+    )
     text = text.replace("Sélection", unicodedata.normalize("NFD", "Sélection"))
     assert unicodedata.normalize("NFD", "é") in text
     path = tmp_path / "page.html"
@@ -132,7 +134,9 @@ def test_junit_has_one_case_per_cookie(cli, tmp_path: Path) -> None:  # type: ig
     ],
 )
 def test_errors_exit_2_with_a_message_and_no_traceback(
-    cli, args: list[str], message: str  # type: ignore[no-untyped-def]
+    cli,
+    args: list[str],
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     full = ["check", *args] if "--config" in args else ["check", "--config", str(CONFIG), *args]
     result = cli(*full)
@@ -157,7 +161,7 @@ def test_unreadable_file_exits_2(cli, tmp_path: Path) -> None:  # type: ignore[n
 
 def test_parse_formats(cli) -> None:  # type: ignore[no-untyped-def]
     as_json = json.loads(cli("parse", "--file", STAR_PAGE).out)
-    assert [c["name"] for c in as_json["cookies"]][0] == "sessionid"
+    assert next(c["name"] for c in as_json["cookies"]) == "sessionid"
     assert as_json["cookies"][0]["lifetime"] is None
     csv_lines = cli("parse", "--file", STAR_PAGE, "--format", "csv").out.splitlines()
     assert csv_lines[0] == "name,provider,service,purpose,lifetime,category"
@@ -181,9 +185,7 @@ def test_import_then_check_round_trip(cli, tmp_path: Path) -> None:  # type: ign
     config.write_text(CONFIG.read_text())
     assert cli("check", "--config", config, "--file", STAR_PAGE).code == 0
     english = tmp_path / "en.html"
-    english.write_text(
-        (ROOT / "ods_charter" / "data" / "star_charte_cookies.en.html").read_text()
-    )
+    english.write_text((ROOT / "ods_charter" / "data" / "star_charte_cookies.en.html").read_text())
     merged = cli("import", "--file", english, "--lang", "en", "--output", out, "--merge")
     assert merged.code == 0, merged.all
     assert cli("check", "--config", config, "--file", english, "--lang", "en").code == 0

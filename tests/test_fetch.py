@@ -77,7 +77,7 @@ def test_dropped_connection_and_truncated_body_are_retried(sim: Simulator) -> No
 def test_persistent_drop_says_what_happened(sim: Simulator) -> None:
     sim.faults.arm({"drop": 5})
     transport, _ = _transport(retries=1)
-    with pytest.raises(FetchError, match="closed the connection|cut|cannot connect"):
+    with pytest.raises(FetchError, match=r"closed the connection|cut|cannot connect"):
         fetch_page(transport, sim.base_url + PAGE)
 
 

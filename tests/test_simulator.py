@@ -91,16 +91,22 @@ def test_pagination(sim: Simulator) -> None:
         ({}, {"apikey": API_KEY}, 200),
     ],
 )
-def test_auth_on_update(sim: Simulator, headers: dict[str, str], params: dict[str, str], status: int) -> None:
+def test_auth_on_update(
+    sim: Simulator, headers: dict[str, str], params: dict[str, str], status: int
+) -> None:
     body = {"content": {"html": {"fr": "<p>x</p>"}}}
-    resp = requests.put(sim.base_url + API + "charte-cookies/", json=body, headers=headers, params=params)
+    resp = requests.put(
+        sim.base_url + API + "charte-cookies/", json=body, headers=headers, params=params
+    )
     assert resp.status_code == status
     if status != 200:
         assert set(resp.json()) >= {"error_code", "message"}
 
 
 def test_read_only_key_may_read(sim: Simulator) -> None:
-    resp = requests.get(sim.base_url + API + "charte-cookies/", headers={"Authorization": f"apikey {READ_ONLY_KEY}"})
+    resp = requests.get(
+        sim.base_url + API + "charte-cookies/", headers={"Authorization": f"apikey {READ_ONLY_KEY}"}
+    )
     assert resp.status_code == 200 and resp.json()["slug"] == "charte-cookies"
 
 
@@ -126,7 +132,9 @@ def test_put_ignores_read_only_fields_and_replaces_given_languages(sim: Simulato
 
 def test_archived_page_cannot_be_edited(sim: Simulator) -> None:
     resp = requests.put(
-        sim.base_url + API + "ancienne-charte/", json={"content": {"html": {"fr": "x"}}}, headers=AUTH
+        sim.base_url + API + "ancienne-charte/",
+        json={"content": {"html": {"fr": "x"}}},
+        headers=AUTH,
     )
     assert resp.status_code == 400 and "archived" in resp.json()["message"]
 
@@ -137,8 +145,18 @@ def test_archived_page_cannot_be_edited(sim: Simulator) -> None:
         (b"{not json", {"Content-Type": "application/json"}, 400, "bad_request"),
         (b'{"content": {}}', {"Content-Type": "text/plain"}, 400, "bad_request"),
         (b"[1, 2]", {"Content-Type": "application/json"}, 400, "bad_request"),
-        (b'{"content": {"html": {"fr": 3}}}', {"Content-Type": "application/json"}, 400, "validation_error"),
-        (b'{"content": {"html": {}}, "colour": 1}', {"Content-Type": "application/json"}, 400, "validation_error"),
+        (
+            b'{"content": {"html": {"fr": 3}}}',
+            {"Content-Type": "application/json"},
+            400,
+            "validation_error",
+        ),
+        (
+            b'{"content": {"html": {}}, "colour": 1}',
+            {"Content-Type": "application/json"},
+            400,
+            "validation_error",
+        ),
         (b"x" * 2_000_001, {"Content-Type": "application/json"}, 413, "payload_too_large"),
         (b"\xff\xfe", {"Content-Type": "application/json"}, 400, "bad_request"),
     ],
@@ -147,7 +165,9 @@ def test_bad_bodies_get_clean_json_errors(
     sim: Simulator, data: bytes, headers: dict[str, str], status: int, code: str
 ) -> None:
     state_before = (sim.state_dir / "state.json").read_bytes()
-    resp = requests.put(sim.base_url + API + "charte-cookies/", data=data, headers={**AUTH, **headers})
+    resp = requests.put(
+        sim.base_url + API + "charte-cookies/", data=data, headers={**AUTH, **headers}
+    )
     assert resp.status_code == status
     assert resp.json()["error_code"] == code
     assert "Traceback" not in resp.text
@@ -199,7 +219,9 @@ def test_admin_faults_endpoint_arms_and_clears(sim: Simulator) -> None:
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     with Simulator(api_key=API_KEY, state_dir=tmp_path) as first:
         requests.put(
-            first.base_url + API + "accueil/", json={"content": {"html": {"fr": "<p>v2</p>"}}}, headers=AUTH
+            first.base_url + API + "accueil/",
+            json={"content": {"html": {"fr": "<p>v2</p>"}}},
+            headers=AUTH,
         )
     with Simulator(api_key=API_KEY, state_dir=tmp_path) as second:
         assert second.store.page("accueil")["content"]["html"]["fr"] == "<p>v2</p>"  # type: ignore[index]

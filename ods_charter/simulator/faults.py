@@ -12,6 +12,7 @@ class Faults:
     latency: float = 0.0  # seconds added to every public or API request
     fail_status: int = 503
     fail_count: int = 0  # the next N requests answer fail_status
+    fail_methods: list[str] | None = None  # only these methods meet fail_count (None: all)
     retry_after: str | None = None
     drop: int = 0  # the next N requests get a closed connection, no answer
     truncate: int = 0  # the next N answers stop halfway through the body
@@ -24,6 +25,7 @@ class Faults:
             "latency",
             "fail_status",
             "fail_count",
+            "fail_methods",
             "retry_after",
             "drop",
             "truncate",
@@ -41,7 +43,7 @@ class Faults:
         with self.lock:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
-            self.fail_status = 503
+            self.fail_status, self.fail_methods = 503, None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def validate_update(body: Any) -> dict[str, Any]:
         for kind in ("html", "css"):
             if kind in content and not _strings_by_language(content[kind]):
                 errors[f"content.{kind}"] = ["Expected an object of strings per language."]
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "title": _strings_by_language,
         "description": lambda v: isinstance(v, str),
         "template": lambda v: isinstance(v, str) and bool(v),
@@ -176,7 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.take("drop"):
                 self._drop()
                 return
-            if faults.take("fail_count"):
+            if (faults.fail_methods is None or self.command in faults.fail_methods) and faults.take(
+                "fail_count"
+            ):
                 retry = [("Retry-After", faults.retry_after)] if faults.retry_after else []
                 status = faults.fail_status
                 self._json(
@@ -328,9 +331,10 @@ class _Handler(BaseHTTPRequestHandler):
         snapshot = self.server.store.snapshot()
         portal = snapshot["portal"]
         query = parse_qs(urlsplit(self.path).query)
-        asked = query.get("flg", [None])[0]
-        language = asked if asked in portal["languages"] else portal["default_language"]
-        cookies = self._cookies(asked if asked in portal["languages"] else None)
+        asked = query.get("flg", [""])[0]
+        known = asked in portal["languages"]
+        language: str = asked if known else portal["default_language"]
+        cookies = self._cookies(asked if known else None)
         html_type = "text/html; charset=utf-8"
 
         def page(body: str, status: int = 200) -> None:
@@ -343,8 +347,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/api/explore/"):
             self._json(200, {"total_count": 142, "results": []}, cookies)
         elif path.rstrip("/") == "/login":
-            page(pages.chrome("<form><h1>Connexion</h1></form>", title="Connexion",
-                              language=language, portal=portal["name"]))
+            page(
+                pages.chrome(
+                    "<form><h1>Connexion</h1></form>",
+                    title="Connexion",
+                    language=language,
+                    portal=portal["name"],
+                )
+            )
         elif match:
             found = snapshot["pages"].get(match.group(1))
             if found is None or found["is_archived"]:
@@ -366,8 +376,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif legal and legal.group(1) in snapshot["legal"]:
             text = snapshot["legal"][legal.group(1)]
             lang = language if language in text["html"] else next(iter(text["html"]))
-            page(pages.chrome(text["html"][lang], title=text["title"].get(lang, ""),
-                              language=lang, portal=portal["name"]))
+            page(
+                pages.chrome(
+                    text["html"][lang],
+                    title=text["title"].get(lang, ""),
+                    language=lang,
+                    portal=portal["name"],
+                )
+            )
         else:
             page(pages.not_found(portal["name"], language), 404)
 
@@ -470,7 +486,8 @@ class Simulator:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}"
 
     @property
     def store(self) -> StateStore:

@@ -1,0 +1,105 @@
+"""Rendering tables from the registry and splicing them into real pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ods_charter.demo import outside_tables
+from ods_charter.errors import PublishError
+from ods_charter.parse import parse_page
+from ods_charter.registry import load_registry, registry_from_data
+from ods_charter.render import render_default, splice_registry
+
+from .conftest import PAGES, REGISTRY, STAR_PAGE
+
+REG = load_registry(REGISTRY)
+
+
+def test_splice_keeps_the_page_layout_and_every_other_byte() -> None:
+    html = STAR_PAGE.read_text()
+    drifted = html.replace("<td>Récupérer des données via des appels API</td>", "<td>API</td>")
+    result = splice_registry(drifted, REG, "fr").html
+    assert outside_tables(result) == outside_tables(html)
+    assert '<table class="table table-bordered star-charte__table">' in result
+    assert "<th>Nom du cookies</th>" in result  # the page's own heading, not ours
+    page = parse_page(result)
+    assert [t.headings for t in page.tables] == [
+        ["Nom du prestataire", "Service et emplacement", "Nom du cookies", "Finalités"]
+    ]
+    assert page.tables[0].records[2].purpose == "Récupérer des données via des appels API"
+    assert '<table class="ods-footer-stats">' in result  # other tables untouched
+
+
+def test_split_page_gets_one_table_per_category(tmp_path: Path) -> None:
+    registry = registry_from_data(
+        {
+            "schema_version": 1,
+            "languages": ["fr"],
+            "cookies": [
+                {
+                    "name": "sessionid",
+                    "provider": "Opendatasoft",
+                    "purpose": {"fr": "Auth"},
+                    "lifetime_days": 14,
+                },
+                {
+                    "name": "_pk_id*",
+                    "provider": "Matomo",
+                    "category": "statistics",
+                    "purpose": {"fr": "Audience"},
+                    "lifetime_days": 390,
+                },
+                {
+                    "name": "_ga",
+                    "provider": "Google",
+                    "category": "third_party",
+                    "purpose": {"fr": "Pub"},
+                    "lifetime_days": 390,
+                },
+                {
+                    "name": "pref",
+                    "provider": "X",
+                    "category": "first_party",
+                    "purpose": {"fr": "Choix"},
+                },
+            ],
+        },
+        tmp_path / "r.toml",
+    )
+    html = (PAGES / "split-categories.html").read_text()
+    spliced = splice_registry(html, registry, "fr")
+    page = parse_page(spliced.html)
+    assert [[r.name for r in t.records] for t in page.tables] == [
+        ["sessionid", "pref"],
+        ["_pk_id*"],
+        ["_ga"],
+    ]
+    assert page.tables[1].records[0].lifetime == "13 mois"
+    assert spliced.notes and "pref" in spliced.notes[0]
+    assert outside_tables(spliced.html) == outside_tables(html)
+    assert "Jeux de données les plus consultés" in spliced.html
+
+
+def test_render_is_deterministic_and_parses_back() -> None:
+    first = render_default(REG, "en")
+    assert first == render_default(REG, "en")
+    records = parse_page(first).records
+    assert [r.name for r in records] == [c.name for c in REG.cookies]
+    assert records[0].lifetime == "14 days" and records[3].lifetime == "6 months"
+
+
+def test_unclosed_cookie_table_is_refused() -> None:
+    html = STAR_PAGE.read_text().replace("</table>\n</div>", "\n</div>", 1)
+    assert html.count("</table>") == 1  # the footer's is left
+    with pytest.raises(PublishError, match="no closing </table>"):
+        splice_registry(html.split("<footer")[0], REG, "fr")
+
+
+def test_render_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = REGISTRY.parent / "portal.toml"
+    default = cli("render", "--config", config, "--lang", "fr")
+    assert default.code == 0 and "<h3>Cookies nécessaires" in default.out
+    into = cli("render", "--config", config, "--page-file", STAR_PAGE)
+    assert into.code == 0 and "star-charte__table" in into.out and "<footer" in into.out
