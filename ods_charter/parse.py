@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import lxml.etree
-import lxml.html
 
 from ods_charter.errors import ParseError
 from ods_charter.text import fold, normalize
@@ -42,7 +41,16 @@ _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 _NAME_SPLIT = re.compile(r"[\n;,]+")
-_BLOCKS = {"br", "p", "div", "li", "tr"}
+_BLOCKS = ("br", "p", "div", "li")
+
+
+def _mark_breaks(root: Any) -> None:
+    # Script and style bodies are not text a reader sees in a cell.
+    lxml.etree.strip_elements(root, "script", "style", "template", with_tail=False)
+    for node in root.iter(*_BLOCKS):
+        node.tail = "\n" + (node.tail or "")
+        if node.tag != "br":
+            node.text = "\n" + (node.text or "")
 
 
 def role_of(heading: str) -> str | None:
@@ -102,22 +110,16 @@ class ParsedPage:
 
 
 def _cell_text(cell: Any) -> str:
-    """Cell text with block boundaries and <br> kept as newlines."""
-    parts: list[str] = []
-    for node in cell.iter():
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag in _BLOCKS and node is not cell:
-            parts.append("\n")
-        if node.text and tag not in {"script", "style"} and isinstance(node.tag, str):
-            parts.append(node.text)
-        if node is not cell and node.tail:
-            parts.append(node.tail)
-    return "".join(parts)
+    """Cell text; line breaks and block boundaries were made newlines by
+    :func:`_mark_breaks`, so several names in one cell stay apart."""
+    return "".join(cell.itertext())
 
 
-def _span(cell: Any, attr: str) -> int:
+def _span(value: str | None) -> int:
+    if not value:
+        return 1
     try:
-        return max(1, min(int(cell.get(attr, "1").strip() or 1), _MAX_SPAN))
+        return max(1, min(int(value.strip() or 1), _MAX_SPAN))
     except ValueError:
         return 1
 
@@ -133,6 +135,9 @@ def _own_rows(table: Any) -> Iterator[Any]:
 
 
 def _own_cells(tr: Any) -> list[Any]:
+    direct = [c for c in tr if c.tag == "td" or c.tag == "th"]
+    if direct:  # the usual case, and much cheaper than asking every descendant
+        return direct
     return [c for c in tr.iter("td", "th") if _owner(c, "tr") is tr]
 
 
@@ -159,7 +164,7 @@ def grid(table: Any) -> list[list[str]]:
         for cell in _own_cells(tr):
             col = _fill_pending(row, col, pending)
             text = _cell_text(cell)
-            rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
+            rowspan, colspan = _span(cell.get("rowspan")), _span(cell.get("colspan"))
             for _ in range(colspan):
                 row.append(text)
                 if rowspan > 1:
@@ -189,7 +194,7 @@ def _header(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
 def _heading_category(table: Any) -> str | None:
     for heading in table.itersiblings(preceding=True):
         if isinstance(heading.tag, str) and heading.tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            return category_of(heading.text_content())
+            return category_of("".join(heading.itertext()))
         if isinstance(heading.tag, str) and heading.tag == "table":
             return None
     parent = table.getparent()
@@ -212,9 +217,9 @@ def _records(
             continue
         values: dict[str, str] = {}
         raw_name = ""
-        for role, raw in zip(roles, row, strict=False):
+        for role, raw, text in zip(roles, row, texts, strict=False):
             if role and role not in values:
-                values[role] = normalize(raw)
+                values[role] = text
                 if role == "name":
                     raw_name = raw
         names = [normalize(n) for n in _NAME_SPLIT.split(raw_name)]
@@ -239,17 +244,22 @@ def document(html: str | bytes) -> Any:
     if not html.strip():
         raise ParseError("the page is empty")
     try:
-        return lxml.html.document_fromstring(html, parser=_PARSER)
-    except (lxml.etree.ParserError, ValueError) as exc:
+        root = lxml.etree.fromstring(html, parser=_PARSER)
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"the page is not readable HTML: {exc}") from None
+    if root is None:
+        raise ParseError("the page holds no HTML elements")
+    return root
 
 
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
+# Plain etree elements: lxml.html's element classes cost a lookup per node.
+_PARSER = lxml.etree.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
 
 
 def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
     tables: list[CookieTable] = []
     others: list[list[str]] = []
+    _mark_breaks(root)
     for index, table in enumerate(root.iter("table")):
         rows = grid(table)
         found = _header(rows)

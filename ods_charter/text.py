@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SPACE = re.compile(r"[\s\u00a0\u2007\u202f\u200b\ufeff]+")
-
 
 def normalize(text: str) -> str:
     """NFC-compose and collapse every whitespace run to one space, trimmed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if not text.isascii():
+        # str.split() already treats no-break and figure spaces as whitespace;
+        # zero-width ones it does not.
+        if not unicodedata.is_normalized("NFC", text):  # the quick check is cheap
+            text = unicodedata.normalize("NFC", text)
+        if "\u200b" in text or "\ufeff" in text:
+            text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:

@@ -515,7 +515,10 @@ class Simulator:
         server.extra_cookies = []
         server.secure_cookies = self._secure
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick: tests start one per test.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,0 +1,25 @@
+"""Run every benchmark and print figures with ratios against named baselines.
+
+python3 dev.py bench            # all
+python3 dev.py bench parse      # one: parse | cli | fleet
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+SUITES = {"parse": "parse_speed", "cli": "cli_startup"}
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(SUITES)
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {list(SUITES)}")
+    for name in chosen:
+        import_module(f"benchmarks.{SUITES[name]}").main()
+        print()
+
+
+main()
