@@ -389,6 +389,51 @@ def demo(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     raise typer.Exit(run_demo(config, typer.echo))
 
 
+@app.command()
+def scan(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    path: Annotated[
+        list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
+    ] = None,
+    lang: LangOpt = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
+) -> None:
+    """Record the cookies the portal really sets and hold the registry to them."""
+    from ods_charter.scan import format_scan, scan_with_browser
+    from ods_charter.scan import scan as run_scan
+
+    cfg = _config(config, base_url)
+    registry = _registry(cfg)
+    result = run_scan(cfg, registry, paths=path, languages=lang)
+    if browser:
+        result = scan_with_browser(cfg, registry, result)
+    typer.echo(format_scan(result, fmt))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def lint(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    list_rules: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
+) -> None:
+    """Check the registry against the rules: 0 no errors, 1 errors, 2 could not run."""
+    from ods_charter.lint import exit_code, format_findings, rules_table
+    from ods_charter.lint import lint as run_lint
+
+    if list_rules:
+        typer.echo(rules_table())
+        return
+    cfg = _config(config, None)
+    findings = run_lint(_registry(cfg))
+    typer.echo(format_findings(findings, fmt, str(cfg.registry_path)))
+    raise typer.Exit(exit_code(findings))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
     from ods_charter.errors import OdsCharterError

@@ -25,7 +25,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "retries": int,
         "max_bytes": int,
     },
-    "scan": {"paths": list, "languages": list},
+    "scan": {"paths": list, "languages": list, "require_secure": bool},
 }
 
 
@@ -50,6 +50,7 @@ class PortalConfig:
     http: HttpSettings = field(default_factory=HttpSettings)
     scan_paths: tuple[str, ...] = DEFAULT_SCAN_PATHS
     scan_languages: tuple[str, ...] = ()
+    scan_require_secure: bool | None = None  # None: when base_url is HTTPS
     source: Path | None = None
 
     @property
@@ -87,7 +88,12 @@ def _validate(data: Mapping[str, Any], path: Path) -> None:
                     f"{path}: [{section}] unknown key {key!r}; expected one of "
                     f"{', '.join(_SCHEMA[section])}"
                 )
-            if not isinstance(value, expected) or isinstance(value, bool):
+            wrong = (
+                not isinstance(value, bool)
+                if expected is bool
+                else (not isinstance(value, expected) or isinstance(value, bool))
+            )
+            if wrong:
                 names = expected.__name__ if isinstance(expected, type) else "number"
                 raise ConfigError(f"{path}: [{section}] {key}: expected a {names}")
 
@@ -123,6 +129,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         http=http,
         scan_paths=_strings(scan.get("paths", list(DEFAULT_SCAN_PATHS)), file, "[scan] paths"),
         scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),
+        scan_require_secure=scan.get("require_secure"),
         source=file,
     )
     return config.with_base_url(os.environ.get("ODS_BASE_URL"))
