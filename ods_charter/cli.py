@@ -42,6 +42,12 @@ LangOpt = Annotated[
     list[str] | None, typer.Option("--lang", "-l", help="Language(s); default: [page] languages.")
 ]
 DEFAULT_CONFIG = Path("config/portal.toml")
+ConfigsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--config", "-c", help="Portal configuration file(s); repeat for several."),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
 
 
 def _config(path: Path, base_url: str | None) -> PortalConfig:
@@ -63,6 +69,34 @@ def _emit(text: str, output: Path | None) -> None:
     from ods_charter.registry import atomic_write
 
     atomic_write(output, text if text.endswith("\n") else text + "\n")
+
+
+def _fleet(
+    configs: list[Path],
+    all_portals: bool,
+    task: Any,
+    jobs: int,
+    base_url: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Run ``task`` over several portals, print one summary table, exit."""
+    import os
+
+    from ods_charter.fleet import fleet_exit_code, format_fleet, portal_configs, run_fleet
+
+    paths = portal_configs(configs, all_portals)
+    # A progress bar only for a person at a terminal: never in CI logs or pipes.
+    show = sys.stderr.isatty() and not os.environ.get("CI")
+    if show:
+        with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
+            summaries = run_fleet(
+                paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
+            )
+    else:
+        summaries = run_fleet(paths, task, jobs=jobs, base_url=base_url)
+    _emit(format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
+    raise typer.Exit(fleet_exit_code(summaries))
 
 
 @app.command()
@@ -116,8 +150,10 @@ def parse(
 def check(
     file: FileOpt = None,
     url: UrlOpt = None,
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
+    all_portals: AllOpt = False,
+    jobs: JobsOpt = 8,
     lang: LangOpt = None,
     fmt: Annotated[
         str, typer.Option("--format", help="text | json | markdown | github | junit | html")
@@ -130,7 +166,12 @@ def check(
     from ods_charter.charter import run_check
     from ods_charter.output import check_report
 
-    cfg = _config(config, base_url)
+    configs = config or [DEFAULT_CONFIG]
+    if all_portals or len(configs) > 1:
+        from ods_charter.fleet import check_task
+
+        _fleet(configs, all_portals, check_task, jobs, base_url, fmt, output)
+    cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
     result = run_check(cfg, registry, languages=languages, file=file, url=url)
@@ -294,8 +335,10 @@ def publish(
 
 @app.command()
 def sync(
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
+    all_portals: AllOpt = False,
+    jobs: JobsOpt = 8,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,
@@ -305,7 +348,38 @@ def sync(
     from ods_charter.report import to_text
     from ods_charter.sync import sync as run_sync
 
-    cfg = _config(config, base_url)
+    configs = config or [DEFAULT_CONFIG]
+    if all_portals or len(configs) > 1:
+        if not (yes or dry_run):
+            from ods_charter.errors import ConfigError
+
+            raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
+
+        def task(cfg: PortalConfig, registry: Registry) -> Any:
+            from ods_charter.fleet import PortalSummary
+
+            outcome = run_sync(
+                cfg,
+                registry,
+                _client(cfg),
+                confirm=lambda plan: True,
+                dry_run=dry_run,
+                force=force,
+                backup_dir=_backup_dir(backup_dir),
+            )
+            final = outcome.final
+            diffs = final.languages.values()
+            return PortalSummary(
+                cfg.name,
+                str(cfg.source),
+                final.status,
+                missing=sum(len(d.missing) for d in diffs),
+                extra=sum(len(d.extra) for d in diffs),
+                changed=sum(len(d.changed) for d in diffs),
+            )
+
+        _fleet(configs, all_portals, task, jobs, base_url, "text", None)
+    cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     outcome = run_sync(
         cfg,
@@ -391,8 +465,10 @@ def demo(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 @app.command()
 def scan(
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
+    all_portals: AllOpt = False,
+    jobs: JobsOpt = 8,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
     ] = None,
@@ -406,7 +482,12 @@ def scan(
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
-    cfg = _config(config, base_url)
+    configs = config or [DEFAULT_CONFIG]
+    if all_portals or len(configs) > 1:
+        from ods_charter.fleet import scan_task
+
+        _fleet(configs, all_portals, scan_task, jobs, base_url, fmt, None)
+    cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
     if browser:

@@ -59,14 +59,18 @@ def sim(tmp_path: Path) -> Iterator[Simulator]:
 
 
 def write_config(
-    directory: Path, base_url: str, languages: tuple[str, ...] = ("fr",), extra: str = ""
+    directory: Path,
+    base_url: str,
+    languages: tuple[str, ...] = ("fr",),
+    extra: str = "",
+    name: str = "test-portal",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy(REGISTRY, directory / "registry.toml")
     config = directory / "portal.toml"
     langs = ", ".join(f'"{lang}"' for lang in languages)
     config.write_text(
-        f'[portal]\nname = "test portal"\nbase_url = "{base_url}"\n'
+        f'[portal]\nname = "{name}"\nbase_url = "{base_url}"\n'
         f'[page]\nslug = "charte-cookies"\nlanguages = [{langs}]\n'
         f"[http]\nconnect_timeout = 2\nread_timeout = 2\nretries = 2\n{extra}",
         encoding="utf-8",
