@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-SUITES = {"parse": "parse_speed", "cli": "cli_startup"}
+SUITES = {"parse": "parse_speed", "cli": "cli_startup", "fleet": "fleet"}
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ods_charter.config import PortalConfig, load_config
@@ -43,12 +44,23 @@ def portal_configs(configs: Sequence[Path], use_all: bool) -> list[Path]:
     return found
 
 
+@lru_cache(maxsize=64)
+def _registry(path: Path, mtime_ns: int) -> Registry:
+    """Portals of one organisation often share a registry: read it once per version."""
+    return load_registry(path)
+
+
 def _run_one(path: Path, task: Task, base_url: str | None) -> PortalSummary:
     name = path.stem
     try:
         config = load_config(path).with_base_url(base_url)
         name = config.name
-        return task(config, load_registry(config.registry_path))
+        registry_path = config.registry_path.resolve()
+        try:
+            mtime = registry_path.stat().st_mtime_ns
+        except OSError:
+            mtime = -1  # load_registry reports the missing file properly
+        return task(config, _registry(registry_path, mtime))
     except OdsCharterError as exc:
         return PortalSummary(name, str(path), "error", error=redact(str(exc)))
     except Exception as exc:  # one portal's bug must not hide the others' results
