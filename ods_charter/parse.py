@@ -9,6 +9,7 @@ with no cookie table can say what it did hold.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -191,15 +192,20 @@ def _header(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
     return None
 
 
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
 def _heading_category(table: Any) -> str | None:
-    for heading in table.itersiblings(preceding=True):
-        if isinstance(heading.tag, str) and heading.tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            return category_of("".join(heading.itertext()))
-        if isinstance(heading.tag, str) and heading.tag == "table":
-            return None
-    parent = table.getparent()
-    if parent is not None and parent.tag not in {"body", "html"}:
-        return _heading_category(parent)
+    """The category named by the nearest heading before the table, in its
+    container or the containers around it (a loop: pages can nest deeply)."""
+    node = table
+    while node is not None and node.tag not in {"body", "html"}:
+        for sibling in node.itersiblings(preceding=True):
+            if sibling.tag in _HEADINGS:
+                return category_of("".join(sibling.itertext()))
+            if sibling.tag == "table":
+                return None
+        node = node.getparent()
     return None
 
 
@@ -240,20 +246,41 @@ def _records(
 def document(html: str | bytes) -> Any:
     """Parse HTML (a whole page or a fragment) leniently, as browsers do."""
     if isinstance(html, str):
-        html = html.encode("utf-8")
+        html = html.encode("utf-8", errors="replace")
+    # Control characters are not HTML text (browsers drop them) and lxml refuses
+    # them in text it is given back; in UTF-8 these bytes are never part of a
+    # longer character, so deleting them is safe.
+    html = html.translate(None, _CONTROL_BYTES)
     if not html.strip():
         raise ParseError("the page is empty")
+    parser = _parser()
     try:
-        root = lxml.etree.fromstring(html, parser=_PARSER)
+        root = lxml.etree.fromstring(html, parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"the page is not readable HTML: {exc}") from None
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # libxml2 stops reading past its nesting limit: what follows would be lost.
+        raise ParseError(
+            "the page nests elements too deeply (over 2,048 levels) to be read reliably"
+        )
     if root is None:
         raise ParseError("the page holds no HTML elements")
     return root
 
 
-# Plain etree elements: lxml.html's element classes cost a lookup per node.
-_PARSER = lxml.etree.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+_LOCAL = threading.local()
+
+
+def _parser() -> Any:
+    """One parser per thread: lxml parsers may not be shared between threads.
+    Plain etree elements, because lxml.html's element classes cost a lookup per node."""
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = lxml.etree.HTMLParser(
+            encoding="utf-8", remove_comments=True, huge_tree=True
+        )
+    return parser
 
 
 def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
@@ -275,8 +302,15 @@ def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
     return tables, others
 
 
+MAX_PAGE_BYTES = 20_000_000  # a charter is kilobytes; more is a wrong URL or an attack
+
+
 def parse_page(html: str | bytes, source: str = "the page") -> ParsedPage:
     """Read every cookie table of a page; ParseError when there is none."""
+    if len(html) > MAX_PAGE_BYTES:
+        raise ParseError(
+            f"{source}: {len(html):,} bytes is over the {MAX_PAGE_BYTES:,}-byte cap for a page"
+        )
     tables, others = cookie_tables(document(html))
     if not tables:
         seen = (

@@ -41,6 +41,7 @@ _COOKIE_KEYS = {
     "stores_consent",
 }
 _BAD_NAME = re.compile(r"[\s,;=]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TOP_KEYS = {"schema_version", "languages", "cookies"}
 
 
@@ -112,6 +113,12 @@ def _texts(
             f"{_where(path, text, name, key)}: expected a table of texts per language, "
             f'e.g. {key}.fr = "..."'
         )
+    for lang, value in raw.items():
+        if _CONTROL.search(value):
+            raise ConfigError(
+                f"{_where(path, text, name, f'{key}.{lang}')}: holds a control character, "
+                "which no web page can show"
+            )
     unknown = sorted(set(raw) - set(languages))
     if unknown:
         raise ConfigError(
@@ -139,8 +146,11 @@ def _cookie(raw: Any, path: Path, text: str, languages: tuple[str, ...], index: 
             f"expected some of {', '.join(sorted(_COOKIE_KEYS))}"
         )
     provider = raw.get("provider")
-    if not isinstance(provider, str) or not provider.strip():
-        raise ConfigError(f"{_where(path, text, name, 'provider')}: expected a non-empty string")
+    if not isinstance(provider, str) or not provider.strip() or _CONTROL.search(provider):
+        raise ConfigError(
+            f"{_where(path, text, name, 'provider')}: expected a non-empty string "
+            "without control characters"
+        )
     category = raw.get("category", "necessary")
     if category not in CATEGORIES:
         raise ConfigError(
