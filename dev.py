@@ -71,7 +71,7 @@ def main() -> None:
             "pytest",
             "--cov",
             "--cov-report=term",
-            "--cov-fail-under=85",
+            "--cov-fail-under=90",
             *sys.argv[2:],
         )
     elif command == "bench":
