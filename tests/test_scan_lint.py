@@ -156,3 +156,32 @@ def test_lint_cli_exit_codes_and_formats(cli, tmp_path: Path) -> None:  # type: 
     assert listed.code == 0 and all(r.id in listed.out for r in RULES)
     broken = cli("lint", "--config", tmp_path / "nope.toml")
     assert broken.code == 2
+
+
+def _browser_ready() -> bool:
+    import importlib.util
+    import shutil
+
+    return bool(importlib.util.find_spec("playwright") and shutil.which("chromium"))
+
+
+@pytest.mark.skipif(
+    not _browser_ready(),
+    reason="needs Playwright (pip install 'ods-charter[browser]') and apt-get install chromium",
+)
+def test_browser_scan_records_javascript_storage(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    sim.set_cookies(["_hjid=1; Max-Age=31536000; Path=/"])
+    result = cli(
+        "scan",
+        "--config",
+        project,
+        "--browser",
+        "--path",
+        "/pages/charte-cookies/",
+        "--format",
+        "json",
+    )
+    report = json.loads(result.out)
+    assert result.code == 1
+    assert "ods-cookie-banner-displayed" in report["local_storage"]
+    assert [f["cookie"] for f in report["findings"] if f["kind"] == "undeclared"] == ["_hjid"]
