@@ -14,7 +14,9 @@ INSTALL_HINT = (
     "the browser scan needs Playwright and Chromium: "
     "pip install 'ods-charter[browser]' and apt-get install chromium"
 )
-_FLAGS = [
+# Without the background-networking flags Chromium keeps calling home, which a
+# closed network (CI) refuses; as root it also needs --no-sandbox.
+CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -53,7 +55,7 @@ def browse(urls: list[str]) -> tuple[list[BrowserCookie], list[str]]:
     cookies: dict[str, BrowserCookie] = {}
     storage: set[str] = set()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=_FLAGS)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
             context = browser.new_context()
             page = context.new_page()

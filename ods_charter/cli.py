@@ -71,32 +71,38 @@ def _emit(text: str, output: Path | None) -> None:
     atomic_write(output, text if text.endswith("\n") else text + "\n")
 
 
-def _fleet(
-    configs: list[Path],
+def _one_or_fleet(
+    configs: list[Path] | None,
     all_portals: bool,
     task: Any,
     jobs: int,
     base_url: str | None,
     fmt: str,
     output: Path | None,
-) -> None:
-    """Run ``task`` over several portals, print one summary table, exit."""
+) -> Path:
+    """The one config to use; with several (or --all), run ``task`` over every
+    portal, print one summary table and exit. ``task`` may name a fleet function."""
     import os
 
-    from ods_charter.fleet import fleet_exit_code, format_fleet, portal_configs, run_fleet
+    from ods_charter import fleet
 
-    paths = portal_configs(configs, all_portals)
+    configs = configs or [DEFAULT_CONFIG]
+    if not all_portals and len(configs) == 1:
+        return configs[0]
+    if isinstance(task, str):
+        task = getattr(fleet, task)
+    paths = fleet.portal_configs(configs, all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     show = sys.stderr.isatty() and not os.environ.get("CI")
     if show:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
-            summaries = run_fleet(
+            summaries = fleet.run_fleet(
                 paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
             )
     else:
-        summaries = run_fleet(paths, task, jobs=jobs, base_url=base_url)
-    _emit(format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
-    raise typer.Exit(fleet_exit_code(summaries))
+        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+    _emit(fleet.format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
+    raise typer.Exit(fleet.fleet_exit_code(summaries))
 
 
 @app.command()
@@ -166,12 +172,8 @@ def check(
     from ods_charter.charter import run_check
     from ods_charter.output import check_report
 
-    configs = config or [DEFAULT_CONFIG]
-    if all_portals or len(configs) > 1:
-        from ods_charter.fleet import check_task
-
-        _fleet(configs, all_portals, check_task, jobs, base_url, fmt, output)
-    cfg = _config(configs[0], base_url)
+    one = _one_or_fleet(config, all_portals, "check_task", jobs, base_url, fmt, output)
+    cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
     result = run_check(cfg, registry, languages=languages, file=file, url=url)
@@ -356,7 +358,7 @@ def sync(
             raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
 
         def task(cfg: PortalConfig, registry: Registry) -> Any:
-            from ods_charter.fleet import PortalSummary
+            from ods_charter.fleet import summarize_check
 
             outcome = run_sync(
                 cfg,
@@ -367,18 +369,9 @@ def sync(
                 force=force,
                 backup_dir=_backup_dir(backup_dir),
             )
-            final = outcome.final
-            diffs = final.languages.values()
-            return PortalSummary(
-                cfg.name,
-                str(cfg.source),
-                final.status,
-                missing=sum(len(d.missing) for d in diffs),
-                extra=sum(len(d.extra) for d in diffs),
-                changed=sum(len(d.changed) for d in diffs),
-            )
+            return summarize_check(cfg, outcome.final)
 
-        _fleet(configs, all_portals, task, jobs, base_url, "text", None)
+        _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
     cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     outcome = run_sync(
@@ -482,12 +475,8 @@ def scan(
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
-    configs = config or [DEFAULT_CONFIG]
-    if all_portals or len(configs) > 1:
-        from ods_charter.fleet import scan_task
-
-        _fleet(configs, all_portals, scan_task, jobs, base_url, fmt, None)
-    cfg = _config(configs[0], base_url)
+    one = _one_or_fleet(config, all_portals, "scan_task", jobs, base_url, fmt, None)
+    cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
     if browser:

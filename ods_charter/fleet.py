@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ods_charter.config import PortalConfig, load_config
+from ods_charter.diff import CheckResult
 from ods_charter.errors import ConfigError, OdsCharterError
 from ods_charter.registry import Registry, load_registry
 from ods_charter.secrets import redact
@@ -89,10 +90,7 @@ def run_fleet(
     return [results[path] for path in configs]
 
 
-def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
-    from ods_charter.charter import run_check
-
-    result = run_check(config, registry)
+def summarize_check(config: PortalConfig, result: CheckResult) -> PortalSummary:
     diffs = result.languages.values()
     return PortalSummary(
         config.name,
@@ -102,6 +100,12 @@ def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
         extra=sum(len(d.extra) for d in diffs),
         changed=sum(len(d.changed) for d in diffs),
     )
+
+
+def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
+    from ods_charter.charter import run_check
+
+    return summarize_check(config, run_check(config, registry))
 
 
 def scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ods_charter.browser import CHROMIUM_FLAGS
 from ods_charter.cli import app
 
 from .conftest import ROOT, STAR_PAGE
@@ -90,13 +91,7 @@ def test_html_report_renders_in_a_real_browser(cli, tmp_path: Path) -> None:  # 
     subprocess.run(
         [
             str(browser),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
             "--window-size=1200,900",
