@@ -62,6 +62,22 @@ def _registry(config: PortalConfig) -> Registry:
     return load_registry(config.registry_path)
 
 
+def _one_page(
+    file: Path | None, url: str | None, config: Path, base_url: str | None, lang: str | None
+) -> Any:
+    """A parsed page from a saved file, or fetched from the portal in ``lang``."""
+    if file is not None:
+        from ods_charter.charter import read_html_file
+        from ods_charter.parse import parse_page
+
+        return parse_page(read_html_file(file), str(file))
+    from ods_charter.charter import load_pages
+
+    cfg = _config(config, base_url)
+    language = lang or cfg.languages[0]
+    return load_pages(cfg, [language], url=url)[1][language]
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text)
@@ -137,19 +153,10 @@ def parse(
     fmt: Annotated[str, typer.Option("--format", help="json | csv | table")] = "json",
 ) -> None:
     """Print the cookie records found in a page."""
-    from ods_charter.charter import load_pages
     from ods_charter.output import records_as
 
-    if file is None:
-        cfg = _config(config, base_url)
-        languages = [lang or cfg.languages[0]]
-        _, pages = load_pages(cfg, languages, url=url)
-    else:
-        from ods_charter.charter import read_html_file
-        from ods_charter.parse import parse_page
-
-        pages = {"": parse_page(read_html_file(file), str(file))}
-    typer.echo(records_as(next(iter(pages.values())).records, fmt), nl=False)
+    page = _one_page(file, url, config, base_url, lang)
+    typer.echo(records_as(page.records, fmt), nl=False)
 
 
 @app.command()
@@ -197,17 +204,7 @@ def import_(
 
     if merge and force:
         raise typer.BadParameter("--merge and --force exclude each other")
-    pages: dict[str, Any]
-    if file is not None:
-        from ods_charter.charter import read_html_file
-        from ods_charter.parse import parse_page
-
-        page = parse_page(read_html_file(file), str(file))
-    else:
-        from ods_charter.charter import load_pages
-
-        _, pages = load_pages(_config(config, base_url), [lang], url=url)
-        page = pages[lang]
+    page = _one_page(file, url, config, base_url, lang)
     for line in import_registry(page, lang, output, merge=merge, force=force):
         typer.echo(line, err=True)
 
