@@ -268,3 +268,14 @@ def test_the_key_never_appears_in_output_or_files(cli, project: Path, sim: Simul
         if path.is_file() and path.name != ".env":
             assert API_KEY.encode() not in path.read_bytes(), path
     assert API_KEY not in json.dumps(sim.requests)
+
+
+def test_verify_live_checks_the_public_page_after_the_write(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    _drift(sim)
+    result = cli("publish", "--config", project, "--yes", "--verify-live")
+    assert result.code == 0, result.all
+    assert "verified" in result.out and "in sync:" in result.out
+    public = [r for r in sim.requests if r["path"] == "/pages/charte-cookies/"]
+    assert {r["query"] for r in public} == {"flg=fr", "flg=en"}
