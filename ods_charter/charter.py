@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
 from ods_charter.errors import ConfigError
-from ods_charter.fetch import fetch_page
 from ods_charter.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
-from ods_charter.transport import Transport
+
+if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
+    from ods_charter.transport import Transport
 
 
 def read_html_file(path: Path) -> bytes:
@@ -34,6 +36,9 @@ def load_pages(
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
         return str(file), {languages[0]: parse_page(read_html_file(file), str(file))}
+    from ods_charter.fetch import fetch_page
+    from ods_charter.transport import Transport
+
     target = config.resolve(url) if url else config.charter_url
     owned = transport is None
     client = transport or Transport(config.http)

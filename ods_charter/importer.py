@@ -8,7 +8,8 @@ from pathlib import Path
 from ods_charter.errors import ConfigError
 from ods_charter.lifetime import parse_days
 from ods_charter.parse import ParsedPage
-from ods_charter.registry import CATEGORIES, Cookie, Registry, load_registry, merge, save_registry
+from ods_charter.registry import CATEGORIES, Cookie, Registry, load_registry, save_registry
+from ods_charter.registry import merge as merge_registries
 
 
 def registry_from_page(page: ParsedPage, language: str) -> Registry:
@@ -40,7 +41,7 @@ def import_registry(
         )
     result = incoming
     if merge and output.exists():
-        result, untranslated = _merge(load_registry(output), incoming, language)
+        result, untranslated = merge_registries(load_registry(output), incoming, language)
         for name in untranslated:
             yield f"note: {name}: purpose copied as '[to translate]' in a missing language"
     no_purpose = [c.name for c in result.cookies if not all(c.purpose.values())]
@@ -51,7 +52,3 @@ def import_registry(
         )
     save_registry(result, output)
     yield f"wrote {output}: {len(result.cookies)} cookies, languages {', '.join(result.languages)}"
-
-
-def _merge(base: Registry, incoming: Registry, language: str) -> tuple[Registry, list[str]]:
-    return merge(base, incoming, language)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ods_charter.registry import TO_TRANSLATE, Cookie, Registry
+from ods_charter.registry import TO_TRANSLATE, Registry
 
 MAX_LIFETIME_DAYS = 395  # 13 months
 CONSENT_CHOICE_DAYS = 183  # 6 months, the CNIL's reference for keeping a choice
@@ -156,6 +156,3 @@ def format_findings(findings: list[Finding], fmt: str, source: str) -> str:
 
 def rules_table() -> str:
     return "\n".join(f"{r.id:<30} {r.severity:<8} {r.reason}" for r in RULES)
-
-
-__all__ = ["RULES", "Cookie", "Finding", "lint"]

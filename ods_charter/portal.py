@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from ods_charter.errors import FetchError, PortalError
+from ods_charter.errors import PortalError
 from ods_charter.secrets import redact, register, require_secure
 from ods_charter.transport import Response, Transport
 
@@ -97,6 +97,3 @@ class AutomationClient:
     def check_put(self, resp: Response, slug: str) -> dict[str, Any]:
         page = self._check(resp, f"update of page {slug!r}")
         return page if isinstance(page, dict) else {}
-
-
-__all__ = ["WRITABLE_FIELDS", "AutomationClient", "FetchError"]
