@@ -10,6 +10,7 @@ import lxml.html
 
 from benchmarks.synthetic import STAR_PAGE, big_page
 from benchmarks.timing import best_of, row
+from ods_charter.errors import ParseError
 from ods_charter.parse import parse_page
 
 
@@ -40,3 +41,29 @@ def main() -> None:
             f"  => ods-charter is {pandas_time / ours:.2f}x faster than pandas.read_html, "
             f"{ours / floor:.2f}x raw lxml"
         )
+    pathological()
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        return f"{len(parse_page(data).records)} records"
+    except ParseError as exc:
+        return f"ParseError: {str(exc)[:60]}"
+
+
+def pathological() -> None:
+    """Hostile input must end quickly, with records or a clear error."""
+    table = (STAR_PAGE.parent / "supplier-duration.html").read_bytes()
+    head = b"<table><tr><th>Cookie</th><th>Purpose</th></tr>"
+    cases = {
+        "10,000 nested tags": b"<div>" * 10_000 + table + b"</div>" * 10_000,
+        "100,000 empty cells in one row": head + b"<tr>" + b"<td></td>" * 100_000 + b"</tr>",
+        "header-only table": head + b"</table>",
+        "rowspan and colspan of 99,999,999": head
+        + b'<tr><td>x</td><td rowspan="99999999" colspan="99999999">y</td></tr></table>',
+        "50 MB body": b"<p>" + b"a" * 50_000_000,
+    }
+    print(" pathological input, best of 3 (target: well under a second, or a clear error)")
+    for label, data in cases.items():
+        seconds = best_of(3, lambda d=data: _outcome(d))  # type: ignore[misc]
+        print(f"{row(label, seconds)}  -> {_outcome(data)}")

@@ -48,7 +48,7 @@ class PortalConfig:
     registry_path: Path
     page_url: str | None = None
     http: HttpSettings = field(default_factory=HttpSettings)
-    scan_paths: tuple[str, ...] = DEFAULT_SCAN_PATHS
+    scan_paths: tuple[str, ...] = ()  # empty: DEFAULT_SCAN_PATHS and the charter page
     scan_languages: tuple[str, ...] = ()
     scan_require_secure: bool | None = None  # None: when base_url is HTTPS
     source: Path | None = None
@@ -59,6 +59,11 @@ class PortalConfig:
         if self.page_url:
             return urljoin(self.base_url + "/", self.page_url)
         return f"{self.base_url}/pages/{self.slug}/"
+
+    @property
+    def scan_targets(self) -> tuple[str, ...]:
+        """``[scan] paths``, or home, catalog, an API endpoint and the charter page."""
+        return self.scan_paths or (*DEFAULT_SCAN_PATHS, self.charter_url)
 
     def resolve(self, url: str) -> str:
         """A URL given on the command line, absolute or relative to the portal."""
@@ -127,7 +132,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         registry_path=(file.parent / registry_rel),
         page_url=page.get("url"),
         http=http,
-        scan_paths=_strings(scan.get("paths", list(DEFAULT_SCAN_PATHS)), file, "[scan] paths"),
+        scan_paths=_strings(scan.get("paths", []), file, "[scan] paths"),
         scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),
         scan_require_secure=scan.get("require_secure"),
         source=file,

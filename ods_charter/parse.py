@@ -113,7 +113,8 @@ class ParsedPage:
 def _cell_text(cell: Any) -> str:
     """Cell text; line breaks and block boundaries were made newlines by
     :func:`_mark_breaks`, so several names in one cell stay apart."""
-    return "".join(cell.itertext())
+    text: str = lxml.etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    return text
 
 
 def _span(value: str | None) -> int:

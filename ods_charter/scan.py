@@ -162,7 +162,7 @@ def scan(
 ) -> ScanResult:
     """Visit the configured pages in one cookie jar and report what was set."""
     langs = list(languages or config.scan_languages or config.languages)
-    urls = scan_urls(config, list(paths or config.scan_paths), langs)
+    urls = scan_urls(config, list(paths or config.scan_targets), langs)
     client = transport or Transport(config.http)
     result = ScanResult(urls)
     by_name: dict[str, SeenCookie] = {}

@@ -243,3 +243,19 @@ def test_import_of_a_rendered_page_round_trips(tmp_path: Path) -> None:
     assert [(c.name, c.purpose["fr"], c.lifetime_days) for c in again.cookies] == [
         (c.name, c.purpose["fr"], c.lifetime_days) for c in _STAR.cookies
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(
+            " \t\n\r\x0b\x0c\x1c\x1f\x85ab\u00a0\u2007\u200b\ufeffe\u0301é\u3000\u2028\u1680"
+        ),
+        max_size=40,
+    )
+)
+def test_normalize_fast_path_agrees_with_the_definition(text: str) -> None:
+    import unicodedata
+
+    spaced = unicodedata.normalize("NFC", text).replace("\u200b", " ").replace("\ufeff", " ")
+    assert normalize(text) == " ".join(spaced.split())

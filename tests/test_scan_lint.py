@@ -30,7 +30,8 @@ def test_normal_portal_has_nothing_to_fix(cli, project: Path, sim: Simulator) ->
     not_seen = sorted(f["cookie"] for f in report["findings"] if f["kind"] == "not_seen")
     assert not_seen == ["cookies_preferences", "sessionid"]
     urls = report["urls"]
-    assert len(urls) == 3 * 2 and any(u.endswith("flg=en") for u in urls)
+    assert len(urls) == 4 * 2 and any(u.endswith("flg=en") for u in urls)
+    assert any("/pages/charte-cookies/?flg=fr" in u for u in urls)
 
 
 def test_each_finding_appears_exactly_once(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
