@@ -433,7 +433,7 @@ def simulator(
 
     key = api_key or secrets.token_hex(16)
     sim = Simulator(host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key)
-    sim.start()
+    sim.start()  # before printing anything: a taken port is an error, not a half start
     typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
     if api_key is None:
         # A generated key must be shown once or nobody could use it.
@@ -518,6 +518,10 @@ def main(argv: list[str] | None = None) -> None:
             show()
         else:
             typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # a path the user gave: unwritable, missing folder, port taken
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)

@@ -186,3 +186,26 @@ def test_sync_declined_on_a_terminal_writes_nothing(project: Path, sim: Simulato
     assert os.waitstatus_to_exitcode(status) == 1
     assert b"Write these changes to" in output and b"nothing written" in output
     assert not any(r["method"] == "PUT" for r in sim.requests)
+
+
+def test_unwritable_output_is_a_clear_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = cli(
+        "check",
+        "--config",
+        ROOT / "config" / "portal.toml",
+        "--file",
+        STAR_PAGE,
+        "-o",
+        blocker / "report.txt",
+    )
+    assert result.code == 2 and "Traceback" not in result.all
+    assert str(blocker) in result.err
+
+
+def test_simulator_command_refuses_a_taken_port(cli, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    port = sim.base_url.rsplit(":", 1)[1]
+    result = cli("simulator", "--port", port, "--api-key", "k" * 12)
+    assert result.code == 2 and "Address already in use" in result.err
+    assert "k" * 12 not in result.all

@@ -538,7 +538,8 @@ class Simulator:
 
     def serve_forever(self) -> None:
         """Run in the foreground until interrupted (the CLI command)."""
-        self.start()
+        if self._server is None:
+            self.start()
         try:
             assert self._thread is not None
             while self._thread.is_alive():
