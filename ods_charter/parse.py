@@ -130,13 +130,13 @@ def _owner(node: Any, tag: str) -> Any:
     return next(node.iterancestors(tag), None)
 
 
-def _own_rows(table: Any) -> Iterator[Any]:
+def own_rows(table: Any) -> Iterator[Any]:
     """The table's rows, not those of nested tables; in broken HTML a row may
     sit inside stray inline tags, so look at every descendant."""
     return (tr for tr in table.iter("tr") if _owner(tr, "table") is table)
 
 
-def _own_cells(tr: Any) -> list[Any]:
+def own_cells(tr: Any) -> list[Any]:
     direct = [c for c in tr if c.tag == "td" or c.tag == "th"]
     if direct:  # the usual case, and much cheaper than asking every descendant
         return direct
@@ -160,10 +160,10 @@ def grid(table: Any) -> list[list[str]]:
     """The table as a rectangle of cell texts, rowspan and colspan expanded."""
     rows: list[list[str]] = []
     pending: dict[int, tuple[int, str]] = {}  # column -> (rows left, text)
-    for tr in _own_rows(table):
+    for tr in own_rows(table):
         row: list[str] = []
         col = 0
-        for cell in _own_cells(tr):
+        for cell in own_cells(tr):
             col = _fill_pending(row, col, pending)
             text = _cell_text(cell)
             rowspan, colspan = _span(cell.get("rowspan")), _span(cell.get("colspan"))
@@ -184,7 +184,7 @@ def grid(table: Any) -> list[list[str]]:
     return rows
 
 
-def _header(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
+def header_row(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
     for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
         roles = [role_of(cell) if normalize(cell) else None for cell in row]
         # A header row names each role once; repeated roles come from colspan.
@@ -210,7 +210,7 @@ def _heading_category(table: Any) -> str | None:
     return None
 
 
-def _records(
+def records_of(
     rows: list[list[str]], roles: list[str | None], category: str | None
 ) -> Iterator[CookieRecord]:
     width = len(roles)
@@ -290,7 +290,7 @@ def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
     _mark_breaks(root)
     for index, table in enumerate(root.iter("table")):
         rows = grid(table)
-        found = _header(rows)
+        found = header_row(rows)
         if found is None:
             others.append([normalize(c) for c in rows[0]] if rows else [])
             continue
@@ -298,7 +298,7 @@ def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
         category = _heading_category(table)
         heads = [normalize(c) for c in rows[at]]
         cookie_table = CookieTable(index, roles, heads, category)
-        cookie_table.records = list(_records(rows[at + 1 :], roles, category))
+        cookie_table.records = list(records_of(rows[at + 1 :], roles, category))
         tables.append(cookie_table)
     return tables, others
 

@@ -173,6 +173,13 @@ def plan_publish(
         spliced = splice_registry(html[lang], registry, lang)
         html[lang] = spliced.html
         plan.notes += [f"[{lang}] {n}" for n in spliced.notes]
+        # Read back what would be sent: a table that still drifts is worth a word.
+        left = compare_page(registry, parse_page(spliced.html), lang)
+        if not left.in_sync:
+            plan.notes.append(
+                f"[{lang}] after the rebuild the page would still differ: "
+                f"{len(left.missing)} missing, {len(left.extra)} extra, {len(left.changed)} changed"
+            )
     return plan
 
 

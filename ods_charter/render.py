@@ -12,11 +12,22 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ods_charter.diff import compare
 from ods_charter.errors import PublishError
 from ods_charter.lifetime import format_days
-from ods_charter.parse import CookieTable, cookie_tables, document
+from ods_charter.parse import (
+    CookieTable,
+    cookie_tables,
+    document,
+    grid,
+    header_row,
+    own_cells,
+    own_rows,
+    records_of,
+)
 from ods_charter.registry import CATEGORIES, Cookie, Registry
-from ods_charter.splice import Span, indentation, replace_spans, table_spans
+from ods_charter.splice import Span, indentation, replace_spans, row_spans, table_spans
+from ods_charter.text import normalize
 
 _HEADINGS = {
     "fr": {
@@ -110,22 +121,23 @@ def render_table(cookies: Sequence[Cookie], layout: Layout, language: str, inden
     )
     if layout.header_in_thead:
         head = f"\n{i1}<thead>\n{i2}<tr>{head_cells}\n{i2}</tr>\n{i1}</thead>"
-        body_indent, cell_indent = i2, i3
+        body_indent = i2
     else:
         head = f"\n{i1}<tr>{head_cells}\n{i1}</tr>"
-        body_indent, cell_indent = i1, i2
-    rows = []
-    for cookie in cookies:
-        cells = "".join(
-            f"\n{cell_indent}<td>{_esc(cell_value(cookie, role, language))}</td>"
-            for role in layout.roles
-        )
-        rows.append(f"\n{body_indent}<tr>{cells}\n{body_indent}</tr>")
+        body_indent = i1
+    rows = [f"\n{body_indent}{_row(c, layout.roles, language, body_indent)}" for c in cookies]
     if layout.header_in_thead:
         body = f"\n{i1}<tbody>{''.join(rows)}\n{i1}</tbody>"
     else:
         body = "".join(rows)
     return f"{layout.start_tag}{head}{body}\n{indent}</table>"
+
+
+def _row(cookie: Cookie, roles: Sequence[str | None], language: str, indent: str) -> str:
+    cells = "".join(
+        f"\n{indent}{_INDENT}<td>{_esc(cell_value(cookie, role, language))}</td>" for role in roles
+    )
+    return f"<tr>{cells}\n{indent}</tr>"
 
 
 def default_layout(language: str) -> Layout:
@@ -218,7 +230,78 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
             header_in_thead="<thead" in text.lower(),
             header_cell="th" if "<th" in text.lower() else "td",
         )
-        replacements[span] = render_table(
-            cookies, layout, language, indentation(page_html, span.start)
+        edited = _edit_rows(text, cookies, registry, language)
+        replacements[span] = (
+            edited
+            if edited is not None
+            else render_table(cookies, layout, language, indentation(page_html, span.start))
         )
     return Spliced(replace_spans(page_html, replacements), notes)
+
+
+def _edit_rows(
+    text: str, cookies: Sequence[Cookie], registry: Registry, language: str
+) -> str | None:
+    """The table with only its drifted rows rewritten, extra rows removed and
+    missing ones added after the last row; unchanged rows keep their markup.
+
+    None when the table is not simple enough to edit row by row (rowspans,
+    section rows inside the table, several names in a row that must change,
+    rows without a closing tag): the caller then rebuilds the whole table.
+    """
+    spans = row_spans(text)
+    table = next(document(text).iter("table"))
+    rows = list(own_rows(table))
+    tables, _ = cookie_tables(document(text))
+    if spans is None or len(spans) != len(rows) or not tables:
+        return None
+    if any(c.get("rowspan") not in {None, "", "1"} for tr in rows for c in own_cells(tr)):
+        return None
+    layout_table = tables[0]
+    texts = grid(table)
+    found = header_row(texts)
+    if found is None:
+        return None
+    header_at = found[0]
+    wanted = {c.name: c for c in cookies}
+    by_name = {r.name: r for r in layout_table.records}
+    subset = Registry(registry.languages, tuple(cookies))
+    changed = {
+        c.name for c in compare(subset, layout_table.records, language, layout_table.fields).changed
+    }
+    edits: list[tuple[int, int, str]] = []  # (start, end, new text) in table text
+    seen: set[str] = set()
+    for (start, end), cells in list(zip(spans, texts, strict=True))[header_at + 1 :]:
+        values = [normalize(c) for c in cells]
+        if not any(values):
+            continue
+        if len(set(values)) == 1 and len(values) > 1:
+            return None  # a section heading inside the table: rebuild it whole
+        names = [r.name for r in records_of([cells], layout_table.roles, None)]
+        seen.update(names)
+        if all(n in wanted and n not in changed for n in names):
+            continue
+        if len(names) != 1:
+            return None
+        name = names[0]
+        if name in wanted and by_name.get(name) is not None:
+            indent = indentation(text, start)
+            edits.append((start, end, _row(wanted[name], layout_table.roles, language, indent)))
+        else:  # not in the registry: remove the row and the whitespace before it
+            line_start = text.rfind("\n", 0, start)
+            cut = line_start if line_start >= 0 and not text[line_start:start].strip() else start
+            edits.append((cut, end, ""))
+    missing = [c for c in cookies if c.name not in seen]
+    if missing:
+        anchor = spans[-1] if len(spans) > header_at + 1 else spans[header_at]
+        indent = indentation(text, anchor[0])
+        added = "".join(
+            f"\n{indent}{_row(c, layout_table.roles, language, indent)}" for c in missing
+        )
+        edits.append((anchor[1], anchor[1], added))
+    out, at = [], 0
+    for start, end, new in sorted(edits):
+        out.append(text[at:start])
+        out.append(new)
+        at = end
+    return "".join(out) + text[at:]

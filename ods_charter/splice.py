@@ -92,3 +92,38 @@ def indentation(html: str, offset: int) -> str:
     line_start = html.rfind("\n", 0, offset) + 1
     prefix = html[line_start:offset]
     return prefix if prefix.strip() == "" else ""
+
+
+class _RowLocator(_TableLocator):
+    """The ``<tr>`` elements of one table (not of tables nested in it)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.rows: list[tuple[int, int]] = []
+        self._row_start: int | None = None
+        self.broken = False  # a row without its own </tr>: positions are guesses
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr" and self._depth == 1:
+            if self._row_start is not None:
+                self.broken = True
+            self._row_start = self._offset()
+        super().handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr" and self._depth == 1 and self._row_start is not None:
+            end = self._text.index(">", self._offset()) + 1
+            self.rows.append((self._row_start, end))
+            self._row_start = None
+        super().handle_endtag(tag)
+
+
+def row_spans(table_html: str) -> list[tuple[int, int]] | None:
+    """(start, end) of each row of the table ``table_html``; None when a row has
+    no closing tag, since then its end cannot be told for sure."""
+    locator = _RowLocator(table_html)
+    locator.feed(table_html)
+    locator.close()
+    if locator.broken or locator._row_start is not None:
+        return None
+    return locator.rows

@@ -279,3 +279,18 @@ def test_verify_live_checks_the_public_page_after_the_write(
     assert "verified" in result.out and "in sync:" in result.out
     public = [r for r in sim.requests if r["path"] == "/pages/charte-cookies/"]
     assert {r["query"] for r in public} == {"flg=fr", "flg=en"}
+
+
+def test_a_cookie_with_no_section_on_the_page_is_flagged_not_hidden(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    registry = project.parent / "registry.toml"
+    registry.write_text(
+        registry.read_text()
+        + '\n[[cookies]]\nname = "_pk_id*"\nprovider = "Matomo"\ncategory = "statistics"\n'
+        'lifetime_days = 390\npurpose.fr = "Mesure d\'audience"\npurpose.en = "Audience"\n'
+    )
+    result = cli("sync", "--config", project, "--yes")
+    assert "after the rebuild the page would still differ" in result.out
+    assert result.code == 1  # drift left: the page needs a statistics section by hand
+    assert "_pk_id* category" in result.out

@@ -103,3 +103,37 @@ def test_render_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
     assert default.code == 0 and "<h3>Cookies nécessaires" in default.out
     into = cli("render", "--config", config, "--page-file", STAR_PAGE)
     assert into.code == 0 and "star-charte__table" in into.out and "<footer" in into.out
+
+
+def test_a_single_drifted_row_is_the_only_change() -> None:
+    html = STAR_PAGE.read_text()
+    drifted = html.replace("<td>Récupérer des données via des appels API</td>", "<td>API</td>")
+    result = splice_registry(drifted, REG, "fr").html
+    # The rewritten row comes out in the page's own formatting: back to the original.
+    assert result == html
+    # The untouched sessionid row kept its own markup, <p> and all.
+    assert (
+        "<td><p>Se souvenir de l'utilisateur d'une page à une autre.</p><p><br></p></td>" in result
+    )
+
+
+def test_rows_are_removed_and_added_in_place() -> None:
+    html = STAR_PAGE.read_text()
+    start = html.index("<tr>", html.index("<td>csrftoken</td>") - 200)
+    end = html.index("</tr>", start) + len("</tr>")
+    without = html[: html.rfind("\n", 0, start)] + html[end:]  # csrftoken row gone
+    extra = "\n            <tr><td>X</td><td>Y</td><td>ods_old</td><td>Z</td></tr>"
+    drifted = without.replace("\n        </tbody>", extra + "\n        </tbody>")
+    result = splice_registry(drifted, REG, "fr").html
+    records = parse_page(result).records
+    assert sorted(r.name for r in records) == sorted(c.name for c in REG.cookies)
+    assert "ods_old" not in result
+    assert result.count("<p><br></p>") == 1  # sessionid's row kept as it was
+    assert outside_tables(result) == outside_tables(html)
+
+
+def test_a_table_with_rowspans_is_rebuilt_whole(tmp_path: Path) -> None:
+    html = (PAGES / "rowspan-colspan.html").read_text()
+    spliced = splice_registry(html, REG, "fr").html
+    assert "rowspan" not in spliced.split("<table", 1)[1].split("</table>", 1)[0]
+    assert [r.name for r in parse_page(spliced).records] == [c.name for c in REG.cookies]
