@@ -20,8 +20,7 @@ from ods_charter.splice import table_spans
 from ods_charter.sync import sync
 from ods_charter.transport import Transport
 
-_OBSOLETE_ROW = """
-            <tr>
+_OBSOLETE_ROW = """<tr>
                 <td>Opendatasoft</td>
                 <td>Ancien suivi de navigation</td>
                 <td>ods_legacy_tracking</td>
@@ -37,8 +36,7 @@ def drifted_state() -> dict[str, Any]:
     fr = content["fr"]
     start = fr.index("<tr>", fr.index("Choix concernant") - 200)
     end = fr.index("</tr>", start) + len("</tr>")
-    fr = fr[:start].rstrip() + fr[end:]  # cookies_preferences removed
-    fr = fr.replace("</tbody>", _OBSOLETE_ROW.lstrip("\n") + "\n        </tbody>")
+    fr = fr[:start] + _OBSOLETE_ROW + fr[end:]  # cookies_preferences gone, an old one listed
     content["fr"] = fr.replace(
         "Se souvenir de la langue du visiteur", "Se souvenir de la langue choisie"
     )
@@ -87,6 +85,9 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
             audit_log=Path(tmp) / "audit.jsonl",
             on_step=lambda line: echo(_indent(line)),
         )
+        if outcome.plan is not None:
+            echo("   the HTML change that was sent, row by row (unified diff):")
+            echo(_indent(outcome.plan.html_diff().rstrip()))
         echo("")
 
         echo("3. check again: the live page now matches the registry")

@@ -271,6 +271,7 @@ def _edit_rows(
     }
     edits: list[tuple[int, int, str]] = []  # (start, end, new text) in table text
     seen: set[str] = set()
+    last_kept: tuple[int, int] | None = None  # where missing rows go: after it
     for (start, end), cells in list(zip(spans, texts, strict=True))[header_at + 1 :]:
         values = [normalize(c) for c in cells]
         if not any(values):
@@ -280,6 +281,7 @@ def _edit_rows(
         names = [r.name for r in records_of([cells], layout_table.roles, None)]
         seen.update(names)
         if all(n in wanted and n not in changed for n in names):
+            last_kept = (start, end)
             continue
         if len(names) != 1:
             return None
@@ -287,13 +289,16 @@ def _edit_rows(
         if name in wanted and by_name.get(name) is not None:
             indent = indentation(text, start)
             edits.append((start, end, _row(wanted[name], layout_table.roles, language, indent)))
+            last_kept = (start, end)
         else:  # not in the registry: remove the row and the whitespace before it
             line_start = text.rfind("\n", 0, start)
             cut = line_start if line_start >= 0 and not text[line_start:start].strip() else start
             edits.append((cut, end, ""))
     missing = [c for c in cookies if c.name not in seen]
     if missing:
-        anchor = spans[-1] if len(spans) > header_at + 1 else spans[header_at]
+        if last_kept is None:
+            return None  # no row left to follow: rebuild, rather than guess a place
+        anchor = last_kept
         indent = indentation(text, anchor[0])
         added = "".join(
             f"\n{indent}{_row(c, layout_table.roles, language, indent)}" for c in missing
