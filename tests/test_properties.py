@@ -259,3 +259,29 @@ def test_normalize_fast_path_agrees_with_the_definition(text: str) -> None:
 
     spaced = unicodedata.normalize("NFC", text).replace("\u200b", " ").replace("\ufeff", " ")
     assert normalize(text) == " ".join(spaced.split())
+
+
+@SETTINGS
+@given(st.data())
+def test_row_edits_bring_any_registry_change_into_sync(data: st.DataObject) -> None:
+    from ods_charter.demo import outside_tables
+
+    html = (PAGES / "star-charte-cookies.html").read_text()
+    kept = data.draw(st.lists(st.sampled_from(_STAR.cookies), unique_by=lambda c: c.name))
+    cookies = [
+        replace(c, purpose={**c.purpose, "fr": data.draw(texts)}) if data.draw(st.booleans()) else c
+        for c in kept
+    ]
+    new_names = data.draw(st.lists(names, max_size=4, unique=True))
+    cookies += [
+        Cookie(n, "Nouveau", purpose={"fr": data.draw(texts), "en": "x"})
+        for n in new_names
+        if n not in {c.name for c in cookies}
+    ]
+    registry = replace(_STAR, cookies=tuple(cookies))
+    result = splice_registry(html, registry, "fr").html
+    assert outside_tables(result) == outside_tables(html)
+    assert compare_page(registry, parse_page(result), "fr").in_sync
+    for cookie in cookies:
+        if cookie in _STAR.cookies and cookie.name == "sessionid":
+            assert "<p><br></p>" in result  # an unchanged row keeps its own markup
