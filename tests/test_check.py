@@ -22,9 +22,13 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def _row(name: str) -> tuple[int, int]:
+def _without_row(tmp_path: Path, name: str) -> Path:
+    """The STAR page with the row of cookie ``name`` deleted."""
     at = STAR.index(f"<td>{name}</td>")
-    return STAR.rindex("<tr>", 0, at), STAR.index("</tr>", at) + len("</tr>")
+    start, end = STAR.rindex("<tr>", 0, at), STAR.index("</tr>", at) + len("</tr>")
+    path = tmp_path / "page.html"
+    path.write_text(STAR[:start] + STAR[end:], encoding="utf-8")
+    return path
 
 
 def test_star_page_with_shipped_registry_is_in_sync(cli) -> None:  # type: ignore[no-untyped-def]
@@ -34,9 +38,7 @@ def test_star_page_with_shipped_registry_is_in_sync(cli) -> None:  # type: ignor
 
 
 def test_missing_cookie(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    start, end = _row("csrftoken")
-    path = tmp_path / "page.html"
-    path.write_text(STAR[:start] + STAR[end:], encoding="utf-8")
+    path = _without_row(tmp_path, "csrftoken")
     result = cli("check", "--config", CONFIG, "--file", path, "--format", "json")
     assert result.code == 1
     report = json.loads(result.out)
@@ -101,9 +103,7 @@ def test_markdown_report_fits_a_pull_request(cli, tmp_path: Path) -> None:  # ty
 
 
 def test_github_annotations(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    start, end = _row("csrftoken")
-    path = tmp_path / "page.html"
-    path.write_text(STAR[:start] + STAR[end:], encoding="utf-8")
+    path = _without_row(tmp_path, "csrftoken")
     result = cli("check", "--config", CONFIG, "--file", path, "--format", "github")
     assert result.code == 1
     assert result.out.splitlines()[0].startswith("::error title=Cookie missing (fr)::csrftoken")
