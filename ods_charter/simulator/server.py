@@ -328,8 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
         return out
 
     def _public(self, path: str) -> None:
-        snapshot = self.server.store.snapshot()
-        portal = snapshot["portal"]
+        store = self.server.store
+        portal = store.portal()  # copies only what this page needs: pages are served often
         query = parse_qs(urlsplit(self.path).query)
         asked = query.get("flg", [""])[0]
         known = asked in portal["languages"]
@@ -356,7 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
         elif match:
-            found = snapshot["pages"].get(match.group(1))
+            found = store.page(match.group(1))
             if found is None or found["is_archived"]:
                 page(pages.not_found(portal["name"], language), 404)
             elif found["is_restricted"]:
@@ -373,8 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
                         portal=portal["name"],
                     )
                 )
-        elif legal and legal.group(1) in snapshot["legal"]:
-            text = snapshot["legal"][legal.group(1)]
+        elif legal and (text := store.legal(legal.group(1))) is not None:
             lang = language if language in text["html"] else next(iter(text["html"]))
             page(
                 pages.chrome(

@@ -113,6 +113,15 @@ class StateStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
 
+    def portal(self) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self.data["portal"])
+
+    def legal(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            text = self.data["legal"].get(name)
+            return copy.deepcopy(text) if text is not None else None
+
     def page(self, slug: str) -> dict[str, Any] | None:
         with self.lock:
             page = self.data["pages"].get(slug)
