@@ -87,6 +87,8 @@ class CookieTable:
     headings: list[str]
     category: str | None
     records: list[CookieRecord] = field(default_factory=list)
+    # The lxml <table> it was read from (line breaks marked), for row-level edits.
+    element: Any = field(default=None, repr=False, compare=False)
 
     @property
     def fields(self) -> set[str]:
@@ -297,7 +299,7 @@ def cookie_tables(root: Any) -> tuple[list[CookieTable], list[list[str]]]:
         at, roles = found
         category = _heading_category(table)
         heads = [normalize(c) for c in rows[at]]
-        cookie_table = CookieTable(index, roles, heads, category)
+        cookie_table = CookieTable(index, roles, heads, category, element=table)
         cookie_table.records = list(records_of(rows[at + 1 :], roles, category))
         tables.append(cookie_table)
     return tables, others

@@ -125,7 +125,10 @@ def render_table(cookies: Sequence[Cookie], layout: Layout, language: str, inden
     else:
         head = f"\n{i1}<tr>{head_cells}\n{i1}</tr>"
         body_indent = i1
-    rows = [f"\n{body_indent}{_row(c, layout.roles, language, body_indent)}" for c in cookies]
+    rows = [
+        f"\n{body_indent}{_row(c, layout.roles, language, body_indent, body_indent + _INDENT)}"
+        for c in cookies
+    ]
     if layout.header_in_thead:
         body = f"\n{i1}<tbody>{''.join(rows)}\n{i1}</tbody>"
     else:
@@ -133,11 +136,24 @@ def render_table(cookies: Sequence[Cookie], layout: Layout, language: str, inden
     return f"{layout.start_tag}{head}{body}\n{indent}</table>"
 
 
-def _row(cookie: Cookie, roles: Sequence[str | None], language: str, indent: str) -> str:
-    cells = "".join(
-        f"\n{indent}{_INDENT}<td>{_esc(cell_value(cookie, role, language))}</td>" for role in roles
-    )
-    return f"<tr>{cells}\n{indent}</tr>"
+def _row(
+    cookie: Cookie, roles: Sequence[str | None], language: str, indent: str, cell_indent: str | None
+) -> str:
+    """One ``<tr>``; cells on lines of their own at ``cell_indent``, or all on one
+    line when it is None (as the page's own rows are written)."""
+    cells = [f"<td>{_esc(cell_value(cookie, role, language))}</td>" for role in roles]
+    if cell_indent is None:
+        return f"<tr>{''.join(cells)}</tr>"
+    return "<tr>" + "".join(f"\n{cell_indent}{c}" for c in cells) + f"\n{indent}</tr>"
+
+
+def _row_style(text: str, start: int, end: int) -> str | None:
+    """The indentation of the first cell of the row at ``text[start:end]``, or
+    None when its cells share the row's line."""
+    first = text.find("<t", start + 1, end)
+    if first < 0 or "\n" not in text[start:first]:
+        return None
+    return indentation(text, first)
 
 
 def default_layout(language: str) -> Layout:
@@ -202,7 +218,7 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
     # then pair its cookie tables with the tokenizer's spans by table ordinal.
     whole, _ = cookie_tables(document(page_html))
     by_ordinal = {t.index: t for t in whole}
-    found: list[tuple[Span, CookieTable, str]] = []
+    found: list[tuple[Span, CookieTable, str, CookieTable]] = []
     for span in table_spans(page_html):
         table = by_ordinal.get(span.ordinal)
         if table is None:
@@ -214,15 +230,15 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
                 "cannot locate the cookie table in the page's HTML reliably "
                 "(unusual markup around it); edit the page by hand"
             )
-        found.append((span, table, text))
+        found.append((span, table, text, alone[0]))
     if not found:
         raise PublishError(
             f"the page's '{language}' content has no cookie table to replace; "
             "add one by hand (see `ods-charter render`) and publish again"
         )
-    groups, notes = _assign(registry, [t for _, t, _ in found])
+    groups, notes = _assign(registry, [t for _, t, _, _ in found])
     replacements = {}
-    for (span, table, text), cookies in zip(found, groups, strict=True):
+    for (span, table, text, parsed), cookies in zip(found, groups, strict=True):
         layout = Layout(
             start_tag=span.start_tag,
             roles=table.roles,
@@ -230,7 +246,7 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
             header_in_thead="<thead" in text.lower(),
             header_cell="th" if "<th" in text.lower() else "td",
         )
-        edited = _edit_rows(text, cookies, registry, language)
+        edited = _edit_rows(text, parsed, cookies, registry, language)
         replacements[span] = (
             edited
             if edited is not None
@@ -240,7 +256,7 @@ def splice_registry(page_html: str, registry: Registry, language: str) -> Splice
 
 
 def _edit_rows(
-    text: str, cookies: Sequence[Cookie], registry: Registry, language: str
+    text: str, parsed: CookieTable, cookies: Sequence[Cookie], registry: Registry, language: str
 ) -> str | None:
     """The table with only its drifted rows rewritten, extra rows removed and
     missing ones added after the last row; unchanged rows keep their markup.
@@ -248,17 +264,16 @@ def _edit_rows(
     None when the table is not simple enough to edit row by row (rowspans,
     section rows inside the table, several names in a row that must change,
     rows without a closing tag): the caller then rebuilds the whole table.
+    ``parsed`` is ``text`` already read, its element with line breaks marked.
     """
     spans = row_spans(text)
-    table = next(document(text).iter("table"))
-    rows = list(own_rows(table))
-    tables, _ = cookie_tables(document(text))
-    if spans is None or len(spans) != len(rows) or not tables:
+    rows = list(own_rows(parsed.element))
+    if spans is None or len(spans) != len(rows):
         return None
     if any(c.get("rowspan") not in {None, "", "1"} for tr in rows for c in own_cells(tr)):
         return None
-    layout_table = tables[0]
-    texts = grid(table)
+    layout_table = parsed
+    texts = grid(parsed.element)
     found = header_row(texts)
     if found is None:
         return None
@@ -287,8 +302,14 @@ def _edit_rows(
             return None
         name = names[0]
         if name in wanted and by_name.get(name) is not None:
-            indent = indentation(text, start)
-            edits.append((start, end, _row(wanted[name], layout_table.roles, language, indent)))
+            new = _row(
+                wanted[name],
+                layout_table.roles,
+                language,
+                indentation(text, start),
+                _row_style(text, start, end),
+            )
+            edits.append((start, end, new))
             last_kept = (start, end)
         else:  # not in the registry: remove the row and the whitespace before it
             line_start = text.rfind("\n", 0, start)
@@ -298,12 +319,12 @@ def _edit_rows(
     if missing:
         if last_kept is None:
             return None  # no row left to follow: rebuild, rather than guess a place
-        anchor = last_kept
-        indent = indentation(text, anchor[0])
+        indent = indentation(text, last_kept[0])
+        style = _row_style(text, *last_kept)
         added = "".join(
-            f"\n{indent}{_row(c, layout_table.roles, language, indent)}" for c in missing
+            f"\n{indent}{_row(c, layout_table.roles, language, indent, style)}" for c in missing
         )
-        edits.append((anchor[1], anchor[1], added))
+        edits.append((last_kept[1], last_kept[1], added))
     out, at = [], 0
     for start, end, new in sorted(edits):
         out.append(text[at:start])

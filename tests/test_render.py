@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,18 @@ def test_a_table_with_rowspans_is_rebuilt_whole(tmp_path: Path) -> None:
     spliced = splice_registry(html, REG, "fr").html
     assert "rowspan" not in spliced.split("<table", 1)[1].split("</table>", 1)[0]
     assert [r.name for r in parse_page(spliced).records] == [c.name for c in REG.cookies]
+
+
+def test_an_unchanged_row_with_several_names_is_kept_and_edits_follow_the_page_style() -> None:
+    from ods_charter.importer import registry_from_page
+
+    html = (PAGES / "en-service-provider.html").read_text()
+    registry = registry_from_page(parse_page(html), "en")
+    first = registry.cookies[0]
+    changed = replace(
+        registry, cookies=(replace(first, purpose={"en": "Changed"}), *registry.cookies[1:])
+    )
+    result = splice_registry(html, changed, "en").html
+    assert "<td>_hjSessionUser<br>_hjid<br/>_hjSession_*</td>" in result  # kept as written
+    assert "\n    <td>Changed</td>\n  </tr>" in result  # the page's two-space steps
+    assert outside_tables(result) == outside_tables(html)
