@@ -122,7 +122,13 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
     if not languages:
         raise ConfigError(f"{file}: [page] languages must name at least one language")
     registry_rel = data.get("registry", {}).get("path", "registry.toml")
-    http = HttpSettings(**data.get("http", {}))
+    http_section = data.get("http", {})
+    for key, value in http_section.items():
+        least = 0 if key == "retries" else 1e-9  # zero retries is fine, a zero timeout is not
+        if value < least:
+            sign = ">= 0" if key == "retries" else "> 0"
+            raise ConfigError(f"{file}: [http] {key} = {value}: expected a number {sign}")
+    http = HttpSettings(**http_section)
     scan = data.get("scan", {})
     config = PortalConfig(
         name=portal.get("name", file.stem),

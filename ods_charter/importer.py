@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 from ods_charter.errors import ConfigError
 from ods_charter.lifetime import parse_days
 from ods_charter.parse import ParsedPage
-from ods_charter.registry import CATEGORIES, Cookie, Registry, load_registry, save_registry
+from ods_charter.registry import (
+    CATEGORIES,
+    Cookie,
+    Registry,
+    atomic_write,
+    dumps,
+    load_registry,
+    registry_from_data,
+)
 from ods_charter.registry import merge as merge_registries
 
 
@@ -44,11 +53,14 @@ def import_registry(
         result, untranslated = merge_registries(load_registry(output), incoming, language)
         for name in untranslated:
             yield f"note: {name}: purpose copied as '[to translate]' in a missing language"
-    no_purpose = [c.name for c in result.cookies if not all(c.purpose.values())]
-    if no_purpose:
+    # Hold what would be written to the same rules as any registry file, so
+    # that import never leaves a file the next command refuses.
+    text = dumps(result)
+    try:
+        registry_from_data(tomllib.loads(text), output, text)
+    except ConfigError as exc:
         raise ConfigError(
-            f"the page gives no purpose for {', '.join(no_purpose)}; "
-            "a registry needs one for every cookie"
-        )
-    save_registry(result, output)
+            f"nothing written: the page does not give a valid registry: {exc}"
+        ) from None
+    atomic_write(output, text)
     yield f"wrote {output}: {len(result.cookies)} cookies, languages {', '.join(result.languages)}"

@@ -196,6 +196,7 @@ def read_backup(path: Path) -> dict[str, Any]:
         or data.get("format") != BACKUP_FORMAT
         or not isinstance(page.get("content"), dict)
         or not isinstance(page["content"].get("html"), dict)
+        or not isinstance(page["content"].get("css", {}), dict)
     ):
         raise ConfigError(f"{path}: not an ods-charter backup (expected format {BACKUP_FORMAT})")
     return dict(data)

@@ -251,12 +251,8 @@ def dumps(registry: Registry) -> str:
     return "\n".join(out) + "\n"
 
 
-def save_registry(registry: Registry, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half."""
-    atomic_write(Path(path), dumps(registry))
-
-
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+    """Write via a temporary file and a rename: a crash leaves the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

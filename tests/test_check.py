@@ -189,3 +189,13 @@ def test_import_then_check_round_trip(cli, tmp_path: Path) -> None:  # type: ign
     merged = cli("import", "--file", english, "--lang", "en", "--output", out, "--merge")
     assert merged.code == 0, merged.all
     assert cli("check", "--config", config, "--file", english, "--lang", "en").code == 0
+
+
+def test_import_refuses_a_page_that_gives_no_valid_registry(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "page.html"
+    page.write_text(STAR.replace("<td>csrftoken</td>", "<td>any cookie from the API</td>"))
+    out = tmp_path / "registry.toml"
+    result = cli("import", "--file", page, "--output", out)
+    assert result.code == 2 and "nothing written" in result.err
+    assert "'any cookie from the API'" in result.err and "Traceback" not in result.all
+    assert not out.exists()

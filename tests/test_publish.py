@@ -233,6 +233,9 @@ def test_rollback_rejects_a_file_that_is_not_a_backup(cli, project: Path) -> Non
     bogus.write_text('{"page": 1}')
     result = cli("rollback", bogus, "--config", project, "--yes")
     assert result.code == 2 and "not an ods-charter backup" in result.err
+    bogus.write_text('{"format": 1, "page": {"content": {"html": {"fr": "x"}, "css": "x"}}}')
+    result = cli("rollback", bogus, "--config", project, "--yes")
+    assert result.code == 2 and "not an ods-charter backup" in result.err
 
 
 def test_legal_page_prints_the_html_to_paste(cli, project: Path) -> None:  # type: ignore[no-untyped-def]

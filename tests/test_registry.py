@@ -145,6 +145,14 @@ def test_shipped_portal_config(monkeypatch: pytest.MonkeyPatch) -> None:
         ('[portal]\nbase_url = "https://x.org"\n[page]\nslug = "s"\nlang = 1\n', "'lang'"),
         ('[portal]\nbase_url = "https://x.org"\n[page]\nslug = 3\n', "slug: expected a str"),
         ('[portal]\nbase_url = "https://x.org"\n[page]\nslug = "s"\nlanguages = []\n', "at least"),
+        (
+            '[portal]\nbase_url = "https://x.org"\n[page]\nslug = "s"\n[http]\nretries = -1\n',
+            ">= 0",
+        ),
+        (
+            '[portal]\nbase_url = "https://x.org"\n[page]\nslug = "s"\n[http]\nread_timeout = 0\n',
+            "read_timeout = 0: expected a number > 0",
+        ),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
