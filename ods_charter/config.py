@@ -61,6 +61,13 @@ class PortalConfig:
         return f"{self.base_url}/pages/{self.slug}/"
 
     @property
+    def expects_secure_cookies(self) -> bool:
+        """``[scan] require_secure``, by default whether the portal is on HTTPS."""
+        if self.scan_require_secure is not None:
+            return self.scan_require_secure
+        return self.base_url.startswith("https:")
+
+    @property
     def scan_targets(self) -> tuple[str, ...]:
         """``[scan] paths``, or home, catalog, an API endpoint and the charter page."""
         return self.scan_paths or (*DEFAULT_SCAN_PATHS, self.charter_url)

@@ -174,9 +174,8 @@ def scan(
                 by_name[cookie.name] = cookie
     result.cookies = list(by_name.values())
     if require_secure is None:
-        require_secure = config.scan_require_secure
-    secure = require_secure if require_secure is not None else config.base_url.startswith("https")
-    result.findings = assess(registry, result.cookies, require_secure=secure)
+        require_secure = config.expects_secure_cookies
+    result.findings = assess(registry, result.cookies, require_secure=require_secure)
     return result
 
 
@@ -227,8 +226,6 @@ def scan_with_browser(config: PortalConfig, registry: Registry, result: ScanResu
             SeenCookie(c.name, c.domain, c.path, lifetime, c.secure, c.httponly, c.samesite, c.url)
         )
     result.local_storage = storage
-    secure = config.scan_require_secure
-    if secure is None:
-        secure = config.base_url.startswith("https")
+    secure = config.expects_secure_cookies
     result.findings = assess(registry, result.cookies, require_secure=secure)
     return result

@@ -24,7 +24,7 @@ def register(secret: str) -> str:
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
+    for secret in tuple(_SECRETS):  # fleet threads may register while another redacts
         text = text.replace(secret, MASK)
     return text
 
