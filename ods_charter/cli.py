@@ -97,7 +97,7 @@ def _one_or_fleet(
     output: Path | None,
 ) -> Path:
     """The one config to use; with several (or --all), run ``task`` over every
-    portal, print one summary table and exit. ``task`` may name a fleet function."""
+    portal, print one summary table and exit."""
     import os
 
     from ods_charter import fleet
@@ -105,8 +105,6 @@ def _one_or_fleet(
     configs = configs or [DEFAULT_CONFIG]
     if not all_portals and len(configs) == 1:
         return configs[0]
-    if isinstance(task, str):
-        task = getattr(fleet, task)
     paths = fleet.portal_configs(configs, all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     show = sys.stderr.isatty() and not os.environ.get("CI")
@@ -177,9 +175,10 @@ def check(
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
+    from ods_charter.fleet import check_task
     from ods_charter.output import check_report
 
-    one = _one_or_fleet(config, all_portals, "check_task", jobs, base_url, fmt, output)
+    one = _one_or_fleet(config, all_portals, check_task, jobs, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
@@ -469,10 +468,11 @@ def scan(
     fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
 ) -> None:
     """Record the cookies the portal really sets and hold the registry to them."""
+    from ods_charter.fleet import scan_task
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
-    one = _one_or_fleet(config, all_portals, "scan_task", jobs, base_url, fmt, None)
+    one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
