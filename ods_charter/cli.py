@@ -256,11 +256,22 @@ def _confirm(yes: bool) -> Any:
     return ask
 
 
-def _show_plan(plan: Any) -> None:
+def _write_plan(
+    client: Any, plan: Any, *, yes: bool, dry_run: bool, backup_dir: Path | None
+) -> None:
+    """Show the plan, then ask and write (publish and rollback alike)."""
+    from ods_charter.publish import execute
+
     typer.echo(plan.summary())
     diff = plan.html_diff()
     if diff:
         typer.echo(diff, nl=False)
+    if not plan.has_changes or dry_run:
+        raise typer.Exit(0)
+    if not _confirm(yes)(plan):
+        typer.echo("nothing written", err=True)
+        raise typer.Exit(1)
+    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
 
 
 def _backup_dir(backup_dir: Path | None) -> Path:
@@ -305,7 +316,7 @@ def publish(
     ] = False,
 ) -> None:
     """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY)."""
-    from ods_charter.publish import LegalPageError, execute, plan_publish
+    from ods_charter.publish import LegalPageError, plan_publish
 
     cfg = _config(config, base_url)
     registry = _registry(cfg)
@@ -315,13 +326,7 @@ def publish(
     except LegalPageError as exc:
         typer.echo(exc.html, nl=False)
         raise
-    _show_plan(plan)
-    if not plan.has_changes or dry_run:
-        raise typer.Exit(0)
-    if not _confirm(yes)(plan):
-        typer.echo("nothing written", err=True)
-        raise typer.Exit(1)
-    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
     if verify_live:
         from ods_charter.charter import run_check
         from ods_charter.report import to_text
@@ -398,19 +403,13 @@ def rollback(
     backup_dir: BackupOpt = None,
 ) -> None:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
-    from ods_charter.publish import execute, plan_rollback, read_backup
+    from ods_charter.publish import plan_rollback, read_backup
 
     data = read_backup(backup)
     cfg = _config(config, base_url)
     client = _client(cfg)
     plan = plan_rollback(client, data, force=force)
-    _show_plan(plan)
-    if not plan.has_changes or dry_run:
-        raise typer.Exit(0)
-    if not _confirm(yes)(plan):
-        typer.echo("nothing written", err=True)
-        raise typer.Exit(1)
-    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
 
 
 @app.command()
