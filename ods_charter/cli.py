@@ -465,8 +465,18 @@ def scan(
         bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
+    har: Annotated[
+        Path | None,
+        typer.Option("--har", help="With --browser: save the raw exchanges as a HAR file."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
 ) -> None:
-    """Record the cookies the portal really sets and hold the registry to them."""
+    """Record the cookies the portal really sets and hold the registry to them.
+
+    With --browser, visits in three consent states (no interaction, refuse all,
+    accept all) and reports trackers set before consent or after a refusal."""
     from ods_charter.fleet import scan_task
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
@@ -475,9 +485,11 @@ def scan(
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
+    if har is not None and not browser:
+        raise typer.BadParameter("--har needs --browser")
     if browser:
-        result = scan_with_browser(cfg, registry, result)
-    typer.echo(format_scan(result, fmt))
+        result = scan_with_browser(cfg, registry, result, har_path=har)
+    _emit(format_scan(result, fmt), output)
     raise typer.Exit(result.exit_code)
 
 

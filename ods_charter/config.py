@@ -26,6 +26,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_bytes": int,
     },
     "scan": {"paths": list, "languages": list, "require_secure": bool},
+    "consent": {"accept": str, "refuse": str, "third_party_ok": list},
 }
 
 
@@ -51,6 +52,9 @@ class PortalConfig:
     scan_paths: tuple[str, ...] = ()  # empty: DEFAULT_SCAN_PATHS and the charter page
     scan_languages: tuple[str, ...] = ()
     scan_require_secure: bool | None = None  # None: when base_url is HTTPS
+    consent_accept: str | None = None  # CSS selector of the banner's "accept all" button
+    consent_refuse: str | None = None  # ... and of its "refuse all" button
+    third_party_ok: tuple[str, ...] = ()  # hosts a visitor may meet before consenting
     source: Path | None = None
 
     @property
@@ -148,6 +152,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         scan_paths=_strings(scan.get("paths", []), file, "[scan] paths"),
         scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),
         scan_require_secure=scan.get("require_secure"),
+        consent_accept=data.get("consent", {}).get("accept"),
+        consent_refuse=data.get("consent", {}).get("refuse"),
+        third_party_ok=_strings(
+            data.get("consent", {}).get("third_party_ok", []), file, "[consent] third_party_ok"
+        ),
         source=file,
     )
     return config.with_base_url(os.environ.get("ODS_BASE_URL"))

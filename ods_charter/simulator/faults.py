@@ -18,6 +18,7 @@ class Faults:
     truncate: int = 0  # the next N answers stop halfway through the body
     lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    consent: str | None = None  # analytics misbehave: "before_consent" | "ignore_refusal"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -31,10 +32,13 @@ class Faults:
             "truncate",
             "lose_put_response",
             "concurrent_edit",
+            "consent",
         }
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        if spec.get("consent") not in (None, "before_consent", "ignore_refusal"):
+            raise ValueError("consent: expected before_consent, ignore_refusal or null")
         with self.lock:
             for key, value in spec.items():
                 setattr(self, key, None if value is None and key == "retry_after" else value)
@@ -44,6 +48,7 @@ class Faults:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
+            self.consent = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""
