@@ -481,12 +481,12 @@ def scan(
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
+    if har is not None and not browser:
+        raise typer.BadParameter("--har needs --browser")
     one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
-    if har is not None and not browser:
-        raise typer.BadParameter("--har needs --browser")
     if browser:
         result = scan_with_browser(cfg, registry, result, har_path=har)
     _emit(format_scan(result, fmt), output)
