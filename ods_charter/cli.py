@@ -512,6 +512,68 @@ def lint(
     raise typer.Exit(exit_code(findings))
 
 
+@app.command()
+def suggest(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Cookie names (instead of a scan).")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    from_scan: Annotated[
+        Path | None,
+        typer.Option("--from-scan", help="The undeclared cookies of a scan --format json file."),
+    ] = None,
+    run_scan: Annotated[
+        bool, typer.Option("--scan", help="Scan the portal now and take its undeclared cookies.")
+    ] = False,
+    browser: Annotated[bool, typer.Option("--browser", help="With --scan: scan in Chromium.")] = (
+        False
+    ),
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="The domain that set the named cookies.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Add the entries to the registry (never publishes).")
+    ] = False,
+) -> None:
+    """Propose registry entries for undeclared cookies; TODO marks what a person must write."""
+    from urllib.parse import urlsplit
+
+    from ods_charter import suggest as sg
+
+    if sum(bool(x) for x in (names, from_scan, run_scan)) != 1:
+        raise typer.BadParameter("give cookie names, --from-scan FILE or --scan (one of them)")
+    cfg = _config(config, base_url)
+    registry = sg.read_registry_file(cfg.registry_path)
+    host = urlsplit(cfg.base_url).hostname or ""
+    if from_scan is not None:
+        observed, host = sg.observed_from_scan(from_scan)
+    elif run_scan:
+        from ods_charter.scan import scan as do_scan
+        from ods_charter.scan import scan_with_browser
+
+        result = do_scan(cfg, _registry(cfg))
+        if browser:
+            result = scan_with_browser(cfg, _registry(cfg), result)
+        domains = {c.name: c.domain for c in result.cookies}
+        undeclared = [f.cookie for f in result.findings if f.kind == "undeclared"]
+        observed = [sg.Observed(n, domains.get(n, "")) for n in undeclared]
+    else:
+        observed = [sg.Observed(n, domain or "") for n in names or []]
+    suggestions = sg.suggest(observed, registry, host)
+    if not suggestions:
+        typer.echo("nothing to suggest: the registry covers every cookie given", err=True)
+        return
+    typer.echo(sg.render(suggestions, registry.languages), nl=False)
+    if write:
+        sg.write(registry, suggestions)
+        typer.echo(
+            f"added {len(suggestions)} entries to {registry.path}; replace every TODO, "
+            "then run ods-charter validate (nothing was published)",
+            err=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
     from ods_charter.errors import OdsCharterError
