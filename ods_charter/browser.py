@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ods_charter.consent import STATES, Banner, operate
-from ods_charter.errors import OdsCharterError
+from ods_charter.errors import FetchError, OdsCharterError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -74,7 +75,12 @@ class BrowserRun:
 
 
 def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    """``ODS_CHROMIUM`` (e.g. a CI image's Chrome), else Chromium on the PATH."""
+    return (
+        os.environ.get("ODS_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 def _visit(
@@ -141,22 +147,32 @@ def browse(
     """Visit ``urls`` once per consent state, each time in a fresh context."""
     executable = chromium_path()
     try:
+        from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise OdsCharterError(INSTALL_HINT) from None
     if executable is None:
         raise OdsCharterError(INSTALL_HINT)
     with tempfile.TemporaryDirectory(prefix="ods-har-") as tmp, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        except PlaywrightError as exc:
+            raise OdsCharterError(f"cannot start Chromium ({executable}): {_first(exc)}") from None
         try:
             hars = {s: Path(tmp) / f"{s}.har" for s in states} if har_path else {}
             visits = [_visit(browser, s, urls, banners, hars.get(s)) for s in states]
             version = browser.version
+        except PlaywrightError as exc:  # e.g. the portal cannot be reached
+            raise FetchError(f"browser scan: {_first(exc)}") from None
         finally:
             browser.close()
         if har_path:
             merge_hars(hars, har_path)
     return BrowserRun(visits, version)
+
+
+def _first(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or ["unknown error"])[0]
 
 
 def merge_hars(hars: dict[str, Path], target: Path) -> None:

@@ -472,6 +472,10 @@ def scan(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    json_output: Annotated[
+        Path | None,
+        typer.Option("--json-output", help="Also write the JSON report here (for suggest)."),
+    ] = None,
 ) -> None:
     """Record the cookies the portal really sets and hold the registry to them.
 
@@ -490,6 +494,8 @@ def scan(
     if browser:
         result = scan_with_browser(cfg, registry, result, har_path=har)
     _emit(format_scan(result, fmt), output)
+    if json_output is not None:
+        _emit(format_scan(result, "json"), json_output)
     raise typer.Exit(result.exit_code)
 
 

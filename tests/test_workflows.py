@@ -1,0 +1,211 @@
+"""The loop in git: the workflow files parse, use only commands and options that
+exist, keep write permissions and the key where they belong, and their shell
+steps do what they promise when run for real on this machine."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from ods_charter.cli import app
+from ods_charter.simulator import Simulator
+
+from .conftest import ROOT, write_config
+from .test_consent_scan import browser
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+LOOP = ROOT / ".github" / "workflows" / "charter-loop.yml"
+SYNC = ROOT / ".github" / "workflows" / "charter-sync.yml"
+BIN = Path(sys.executable).parent  # where pip put the ods-charter command
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = workflow["jobs"][job]["steps"]
+    return next(s for s in steps if s.get("name") == name or s.get("id") == name)
+
+
+def _command_lines(path: Path) -> list[list[str]]:
+    """Every ``ods-charter ...`` invocation in the workflow's shell steps."""
+    found = []
+    for job in _load(path)["jobs"].values():
+        for step in job["steps"]:
+            for line in step.get("run", "").splitlines():
+                if "ods-charter " not in line or line.lstrip().startswith("#"):
+                    continue
+                lexer = shlex.shlex(
+                    line[line.index("ods-charter ") :], posix=True, punctuation_chars=True
+                )
+                lexer.whitespace_split = True
+                words = []
+                for word in lexer:  # up to the first |, ||, ;, > ...
+                    if set(word) <= set("();<>|&"):
+                        break
+                    words.append(word)
+                found.append(words[1:])
+    return found
+
+
+def test_workflows_parse_and_have_jobs() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"charter-loop.yml", "charter-sync.yml"}
+    for path in WORKFLOWS:
+        workflow = _load(path)
+        assert workflow["jobs"] and workflow[True], path  # YAML 1.1 reads "on" as True
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_command_and_option_exists(path: Path) -> None:
+    group: Any = typer.main.get_command(app)
+    lines = _command_lines(path)
+    assert lines, path
+    for args in lines:
+        command = group.commands.get(args[0])
+        assert command is not None, f"{path.name}: no command {args[0]!r}"
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for token in args[1:]:
+            if token.startswith("-"):
+                assert token.split("=")[0] in options, f"{path.name}: {args[0]} {token}"
+
+
+def test_only_the_proposing_job_may_write() -> None:
+    loop = _load(LOOP)
+    assert loop["permissions"] == {"contents": "read"}
+    assert "permissions" not in loop["jobs"]["observe"]
+    propose = loop["jobs"]["propose"]
+    assert propose["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert propose["if"] == "needs.observe.outputs.findings == 'yes'"
+    assert set(loop[True]) == {"schedule", "workflow_dispatch"}
+    # The loop never holds the portal's key: check and scan read public pages.
+    assert "ODS_API_KEY" not in LOOP.read_text()
+
+
+def test_sync_runs_on_merge_with_the_key_from_a_protected_environment() -> None:
+    sync = _load(SYNC)
+    assert sync[True]["push"] == {"branches": ["main"], "paths": ["config/**"]}
+    job = sync["jobs"]["sync"]
+    assert job["environment"] == "charter-production"
+    with_key = [s["name"] for s in job["steps"] if "ODS_API_KEY" in str(s.get("env", {}))]
+    assert with_key == [
+        "Plan and diff",
+        "Publish",
+        "Put the page back if the write could not be verified",
+    ]
+    assert "sync --yes" in _step(sync, "sync", "Publish")["run"]
+    summary = _step(sync, "sync", "Job summary")
+    assert summary["if"] == "always()" and "GITHUB_STEP_SUMMARY" in summary["run"]
+    upload = _step(sync, "sync", "Keep the backup and the audit line")
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"].split() == ["backups/", ".ods-charter/audit.jsonl"]
+
+
+@pytest.mark.skipif(not shutil.which("actionlint"), reason="actionlint is not installed")
+def test_actionlint() -> None:  # pragma: no cover - where actionlint exists
+    result = subprocess.run(
+        ["actionlint", *map(str, WORKFLOWS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
+    full.pop("ODS_API_KEY", None)
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, env=full, capture_output=True, text=True
+    )
+
+
+@browser
+def test_observe_step_reports_findings_only_when_there_are(tmp_path: Path) -> None:
+    script = _step(_load(LOOP), "observe", "observe")["run"]
+    work = tmp_path / "repo"
+    env = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "s")}
+    with Simulator(state_dir=tmp_path / "clean") as portal:
+        write_config(work / "config", portal.base_url)
+        clean = _bash(script, work, env)
+    assert clean.returncode == 0, clean.stderr
+    assert not Path(env["GITHUB_OUTPUT"]).exists()  # no finding, no pull request
+    assert "nothing to fix" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+    with Simulator(state_dir=tmp_path / "tracked", analytics=True) as portal:
+        write_config(work / "config", portal.base_url)
+        portal.faults.arm({"consent": "before_consent"})
+        found = _bash(script, work, env)
+    assert found.returncode == 0, found.stderr
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == "findings=yes\n"
+    findings = (work / "findings.md").read_text()
+    assert "ERROR: set before consent" in findings and "_pk_id.1.5f3a" in findings
+    assert (work / "scan.har").exists() and (work / "scan.json").exists()
+
+    with Simulator(state_dir=tmp_path / "down") as portal:
+        write_config(work / "config", portal.base_url)
+    broken = _bash(script, work, env)  # the portal is gone: red, and no pull request
+    assert broken.returncode == 2
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == "findings=yes\n"  # unchanged
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+# A stand-in for GitHub's CLI: it keeps the repository's open pull requests in a
+# file, so the step's own logic (create once, then edit) runs for real.
+FAKE_GH = """#!/usr/bin/env bash
+state="$GH_STATE"
+echo "$*" >> "$state.calls"
+case "$1 $2" in
+  "pr list") [ -f "$state" ] && cat "$state" || true ;;
+  "pr create") echo 7 > "$state" ;;
+  "pr edit") [ "$3" = "$(cat "$state")" ] || exit 1 ;;
+esac
+"""
+
+
+def test_propose_step_opens_one_pull_request_and_then_updates_it(tmp_path: Path) -> None:
+    script = _step(_load(LOOP), "propose", "Open or update the pull request")["run"]
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    _git(tmp_path, "init", "-q", "--bare", str(origin))
+    _git(tmp_path, "init", "-q", "-b", "main", str(work))
+    (work / "config").mkdir()
+    (work / "config" / "registry.toml").write_text("schema_version = 1\n")
+    _git(work, "add", ".")
+    _git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    _git(work, "remote", "add", "origin", str(origin))
+    _git(work, "push", "-q", "origin", "main")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "gh").write_text(FAKE_GH)
+    (tools / "gh").chmod(0o755)
+    env = {
+        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+        "GH_STATE": str(tmp_path / "prs"),
+        "BRANCH": "ods-charter/findings",
+        "BASE": "main",
+        "GH_TOKEN": "token",
+    }
+    for run in (1, 2):
+        _git(work, "checkout", "-q", "main")  # each run starts from a fresh checkout
+        (work / "config" / "charter-findings.md").write_text(f"run {run}: _pk_id undeclared\n")
+        result = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=work, env={**os.environ, **env},
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "prs.calls").read_text().splitlines()
+    assert [c.split()[1] for c in calls if c.split()[1] in {"create", "edit"}] == ["create", "edit"]
+    pushed = _git(origin, "show", "ods-charter/findings:config/charter-findings.md")
+    assert pushed == "run 2: _pk_id undeclared\n"
