@@ -476,6 +476,12 @@ def scan(
         Path | None,
         typer.Option("--json-output", help="Also write the JSON report here (for suggest)."),
     ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence", help="Write an HTML file: registry, published page, observed per state."
+        ),
+    ] = None,
 ) -> None:
     """Record the cookies the portal really sets and hold the registry to them.
 
@@ -496,6 +502,11 @@ def scan(
     _emit(format_scan(result, fmt), output)
     if json_output is not None:
         _emit(format_scan(result, "json"), json_output)
+    if evidence is not None:
+        from ods_charter import evidence as ev
+        from ods_charter.charter import run_check
+
+        _emit(ev.to_html(registry, run_check(cfg, registry), result), evidence)
     raise typer.Exit(result.exit_code)
 
 

@@ -93,7 +93,8 @@ def test_tracker_before_consent_is_an_error(cli, portal: Simulator, tmp_path: Pa
     registry = config.parent / "registry.toml"
     registry.write_text(registry.read_text() + MATOMO)
     portal.faults.arm({"consent": "before_consent"})
-    code, report = _scan(cli, config)
+    evidence = tmp_path / "evidence.html"
+    code, report = _scan(cli, config, "--evidence", evidence)
     assert code == 1
     assert _errors(report) == [
         ("after_refusal", "_pk_id.1.5f3a", "refuse"),
@@ -108,6 +109,19 @@ def test_tracker_before_consent_is_an_error(cli, portal: Simulator, tmp_path: Pa
     assert hosts == ["127.0.0.2", "127.0.0.2"]  # before consent, after refusal
     text = cli("scan", "--config", config, "--browser", "--path", "/").out
     assert "ERROR: set before consent" in text and "_pk_id.1.5f3a" in text
+
+    html = evidence.read_text()
+    for state in ("no interaction", "refuse all", "accept all"):
+        assert f"<th>observed: {state}</th>" in html
+    row = html[html.index("<code>_pk_id*</code>") :].split("</tr>")[0]
+    assert row.startswith("<code>_pk_id*</code></td><td>statistics, 395 d</td>")
+    assert "<code>_pk_id.1.5f3a</code> 393 d" in row and "before consent" in row
+    assert "not on the page" in row  # the STAR charter does not list Matomo yet
+    ses = html[html.index("<code>_pk_ses*</code>") :].split("</tr>")[0]
+    assert "<code>_pk_ses.1.5f3a</code> 30 min" in ses
+    assert f"Chromium {report['evidence']['browser']}" in html
+    assert f"<code>{portal.base_url}/?flg=fr</code>" in html
+    assert "other hosts contacted: 127.0.0.2" in html
 
     portal.faults.clear()
     code, report = _scan(cli, config)
