@@ -44,24 +44,20 @@ def _entries(text: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return {c["name"]: c for c in tomllib.loads(text)["cookies"]}
 
 
+def _who(entry: dict) -> tuple[str, str, int]:  # type: ignore[type-arg]
+    return entry["provider"], entry["category"], entry["lifetime_days"]
+
+
 def test_sessionid_depends_on_who_set_it(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
     own = cli("suggest", "sessionid", "--config", project, "--domain", "data.example.org")
     entry = _entries(own.out)["sessionid"]
-    assert (entry["provider"], entry["category"], entry["lifetime_days"]) == (
-        "Opendatasoft",
-        "necessary",
-        14,
-    )
+    assert _who(entry) == ("Opendatasoft", "necessary", 14)
     assert entry["purpose"]["fr"] == "Se souvenir de l'utilisateur d'une page à une autre."
     assert "confidence high" in own.out
     # "Instagram,Marketing,sessionid,instagram.com,...,1 year,Meta"
     insta = cli("suggest", "sessionid", "--config", project, "--domain", ".instagram.com")
     entry = _entries(insta.out)["sessionid"]
-    assert (entry["provider"], entry["category"], entry["lifetime_days"]) == (
-        "Instagram",
-        "third_party",
-        365,
-    )
+    assert _who(entry) == ("Instagram", "third_party", 365)
     assert entry["third_party"] is True and entry["purpose"]["fr"] == "TODO"
 
 
@@ -73,18 +69,13 @@ def test_prefix_rows_and_retention_text(cli, project: Path) -> None:  # type: ig
     #  the unique visitor ID,13 months,Matomo,...,1" (wildcard): one entry covers both.
     assert set(entries) == {"_pk_id*", "_ga"}
     pk = entries["_pk_id*"]
-    assert (pk["provider"], pk["category"], pk["lifetime_days"]) == ("Matomo", "statistics", 395)
+    assert _who(pk) == ("Matomo", "statistics", 395)
     assert pk["purpose"] == {
         "fr": "TODO",
         "en": "Used to store a few details about the user such as the unique visitor ID",
     }
     # "Google Analytics,Analytics,_ga,,ID used to identify users,2 years,Google,...,0"
-    ga = entries["_ga"]
-    assert (ga["provider"], ga["category"], ga["lifetime_days"]) == (
-        "Google Analytics",
-        "statistics",
-        730,
-    )
+    assert _who(entries["_ga"]) == ("Google Analytics", "statistics", 730)
     assert "# suggested by ods-charter from Open Cookie Database (Matomo" in result.out
 
 
