@@ -191,3 +191,14 @@ def test_consent_fault_refuses_unknown_modes(portal: Simulator) -> None:
 )
 def test_which_cookies_need_consent(cookie: Cookie | None, needs: bool) -> None:
     assert needs_consent(cookie) is needs
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("playwright"), reason="needs Playwright")
+def test_a_browser_that_cannot_start_is_one_line(  # type: ignore[no-untyped-def]
+    cli, portal: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ODS_CHROMIUM", str(tmp_path / "no-such-chrome"))
+    config = write_config(tmp_path / "project", portal.base_url)
+    result = cli("scan", "--config", config, "--browser", "--path", "/")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("error: cannot start Chromium") and result.err.count("\n") == 1

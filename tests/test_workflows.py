@@ -209,3 +209,59 @@ def test_propose_step_opens_one_pull_request_and_then_updates_it(tmp_path: Path)
     assert [c.split()[1] for c in calls if c.split()[1] in {"create", "edit"}] == ["create", "edit"]
     pushed = _git(origin, "show", "ods-charter/findings:config/charter-findings.md")
     assert pushed == "run 2: _pk_id undeclared\n"
+
+
+def _sync_steps(work: Path, key: str, summary: Path, *names: str) -> list[int]:
+    """Run these steps of the sync job in order, as the runner would, with the key."""
+    workflow = _load(SYNC)
+    env = {"ODS_API_KEY": key, "GITHUB_STEP_SUMMARY": str(summary)}
+    codes = []
+    for name in names:
+        step = _step(workflow, "sync", name)
+        full = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
+        run = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, env=full, check=False)
+        codes.append(run.returncode)
+    return codes
+
+
+def test_sync_job_publishes_and_keeps_the_evidence(tmp_path: Path) -> None:
+    work, summary = tmp_path / "repo", tmp_path / "summary.md"
+    with Simulator(state_dir=tmp_path / "portal", api_key="sync-key-4d2") as portal:
+        config = write_config(work / "config", portal.base_url)
+        registry = config.parent / "registry.toml"
+        registry.write_text(
+            registry.read_text().replace("d'une page à une autre", "de page en page")
+        )
+        codes = _sync_steps(
+            work, "sync-key-4d2", summary, "Plan and diff", "Publish", "Job summary"
+        )
+        html = portal.store.page("charte-cookies")["content"]["html"]["fr"]  # type: ignore[index]
+    assert codes == [0, 0, 0]
+    assert "de page en page" in html
+    assert "de page en page" in (work / "plan.txt").read_text()  # the plan shows the change
+    assert "### Charter sync" in summary.read_text() and "sync-key-4d2" not in summary.read_text()
+    assert len(list((work / "backups").glob("charte-cookies-*.json"))) == 1
+    audit = (work / ".ods-charter" / "audit.jsonl").read_text()
+    assert '"result": "ok"' in audit and "sync-key-4d2" not in audit
+
+
+def test_sync_job_failure_leaves_the_page_as_it_was(tmp_path: Path) -> None:
+    work, summary = tmp_path / "repo", tmp_path / "summary.md"
+    with Simulator(state_dir=tmp_path / "portal", api_key="sync-key-4d2") as portal:
+        config = write_config(work / "config", portal.base_url)
+        registry = config.parent / "registry.toml"
+        registry.write_text(
+            registry.read_text().replace("d'une page à une autre", "de page en page")
+        )
+        before = portal.store.page("charte-cookies")["content"]  # type: ignore[index]
+        portal.faults.arm({"corrupt_put": 1})  # the portal keeps something else than was sent
+        codes = _sync_steps(
+            work,
+            "sync-key-4d2",
+            summary,
+            "Publish",
+            "Put the page back if the write could not be verified",
+        )
+        after = portal.store.page("charte-cookies")["content"]  # type: ignore[index]
+    assert codes[0] == 2 and codes[1] == 1  # red
+    assert after == before

@@ -18,6 +18,7 @@ class Faults:
     truncate: int = 0  # the next N answers stop halfway through the body
     lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    corrupt_put: int = 0  # the next N PUTs store something else than what was sent
     consent: str | None = None  # analytics misbehave: "before_consent" | "ignore_refusal"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -33,6 +34,7 @@ class Faults:
             "lose_put_response",
             "concurrent_edit",
             "consent",
+            "corrupt_put",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -48,7 +50,7 @@ class Faults:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
-            self.consent = None
+            self.consent, self.corrupt_put = None, 0
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -254,6 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "An archived page can't be edited.",
                     {"is_archived": ["Unarchive the page first."]},
                 )
+            if self.server.faults.take("corrupt_put") and "html" in changes["content"]:
+                html = changes["content"]["html"]
+                changes["content"]["html"] = {k: v + "<!-- altered -->" for k, v in html.items()}
             updated = store.update_page(slug, changes, user)
             if self.server.faults.take("lose_put_response"):
                 self._drop()
