@@ -364,10 +364,10 @@ def format_scan(result: ScanResult, fmt: str) -> str:
         if not found:
             continue
         lines.append(f"\n{'#### ' if markdown else ''}{title}")
-        lines += [
-            f"- `{f.cookie}`: {f.message}" if markdown else f"  {f.cookie}: {f.message}"
-            for f in found
-        ]
+        for f in found:
+            subject = (f"`{f.cookie}`" if markdown else f.cookie) if f.cookie else ""
+            text = f"{subject}: {f.message}" if subject else f.message
+            lines.append(f"- {text}" if markdown else f"  {text}")
     if result.local_storage:
         lines.append("\nlocalStorage keys: " + ", ".join(result.local_storage))
     if not result.exit_code:

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from ods_charter.registry import Cookie
-from ods_charter.scan import needs_consent
+from ods_charter.scan import Finding, ScanResult, format_scan, needs_consent
 from ods_charter.simulator import Simulator
 
 from .conftest import write_config
@@ -202,3 +202,17 @@ def test_a_browser_that_cannot_start_is_one_line(  # type: ignore[no-untyped-def
     result = cli("scan", "--config", config, "--browser", "--path", "/")
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("error: cannot start Chromium") and result.err.count("\n") == 1
+
+
+def test_a_finding_about_no_cookie_reads_well() -> None:
+    message = "no consent banner found to accept"
+    result = ScanResult(["https://x.org/"], findings=[Finding("no_banner", "", message, "accept")])
+    assert format_scan(result, "text").splitlines() == [
+        "Cookie scan: 0 cookies seen on 1 URLs",
+        "",
+        "consent banner (information)",
+        "  no consent banner found to accept",
+        "",
+        "nothing to fix",
+    ]
+    assert "- no consent banner found to accept" in format_scan(result, "markdown").splitlines()
