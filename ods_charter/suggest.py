@@ -130,7 +130,10 @@ def suggest_one(observed: Observed, portal_host: str) -> Suggestion:
     """The best proposal for one cookie, weighing who set it."""
     from ods_charter import cookiedb
 
-    own = not observed.domain or _within(observed.domain, portal_host)
+    # The portal's own host, a subdomain of it, or a parent domain it set cookies on.
+    own = not observed.domain or any(
+        _within(a, b) for a, b in ((observed.domain, portal_host), (portal_host, observed.domain))
+    )
     if own and observed.name in _OPENDATASOFT:
         return _OPENDATASOFT[observed.name]
     ranked = []

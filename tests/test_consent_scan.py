@@ -19,7 +19,15 @@ import pytest
 import requests
 
 from ods_charter.registry import Cookie
-from ods_charter.scan import Finding, ScanResult, format_scan, needs_consent
+from ods_charter.scan import (
+    Finding,
+    ScanResult,
+    SeenCookie,
+    StateSeen,
+    assess_consent,
+    format_scan,
+    needs_consent,
+)
 from ods_charter.simulator import Simulator
 
 from .conftest import write_config
@@ -216,3 +224,23 @@ def test_a_finding_about_no_cookie_reads_well() -> None:
         "nothing to fix",
     ]
     assert "- no consent banner found to accept" in format_scan(result, "markdown").splitlines()
+
+
+def test_which_hosts_count_as_third_parties(tmp_path: Path) -> None:
+    from ods_charter.config import load_config
+    from ods_charter.registry import load_registry
+
+    extra = '[consent]\nthird_party_ok = ["fonts.example.net"]\n'
+    config = load_config(write_config(tmp_path / "p", "https://data.example.org", extra=extra))
+    page = "https://data.example.org/"
+    hosts = {
+        "data.example.org": page,  # the portal
+        "static.data.example.org": page,  # one of its subdomains
+        "fonts.example.net": page,  # allowed in [consent]
+        "cdn.fonts.example.net": page,  # below an allowed host
+        "stats.tracker.example": page,
+    }
+    cookie = SeenCookie("csrftoken", "data.example.org", "/", 364.0, True, False, "Lax", page)
+    states = [StateSeen("none", [cookie], third_parties=hosts)]
+    findings = assess_consent(load_registry(config.registry_path), states, config)
+    assert [(f.kind, f.cookie) for f in findings] == [("third_party", "stats.tracker.example")]

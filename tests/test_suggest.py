@@ -161,3 +161,18 @@ def test_loop_scan_then_suggest(cli, tmp_path: Path) -> None:  # type: ignore[no
         assert cli("validate", "--config", config).code == 0
         after = json.loads(cli(*args).out)
         assert [f for f in after["findings"] if f["kind"] == "undeclared"] == []
+
+
+def test_a_parent_domain_cookie_is_the_portals_own(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("suggest", "sessionid", "--config", project, "--domain", ".example.org")
+    assert _who(_entries(result.out)["sessionid"]) == ("Opendatasoft", "necessary", 14)
+
+
+def test_suggest_can_scan_first(cli, tmp_path: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path / "p", sim.base_url)
+    # "Hotjar,Analytics,_hjid,,Hotjar cookie. This cookie is set when the customer
+    #  first lands on a page with the Hotjar script...,365 days,Hotjar"
+    sim.set_cookies(["_hjid=42; Max-Age=31536000; Path=/"])
+    result = cli("suggest", "--scan", "--config", config)
+    assert result.code == 0, result.err
+    assert _who(_entries(result.out)["_hjid"]) == ("Hotjar", "statistics", 365)
