@@ -5,6 +5,7 @@ steps do what they promise when run for real on this machine."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -111,6 +112,21 @@ def test_sync_runs_on_merge_with_the_key_from_a_protected_environment() -> None:
     assert upload["with"]["path"].split() == ["backups/", ".ods-charter/audit.jsonl"]
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_expressions_refer_to_steps_and_jobs_that_exist(path: Path) -> None:
+    # What actionlint would say first, checked here where actionlint is absent.
+    jobs = _load(path)["jobs"]
+    for name, job in jobs.items():
+        text = yaml.safe_dump(job)
+        ids = {s["id"] for s in job["steps"] if "id" in s}
+        for step_id in re.findall(r"steps\.([\w-]+)\.", text):
+            assert step_id in ids, f"{path.name}: job {name} has no step {step_id}"
+        needs = job.get("needs", [])
+        needs = [needs] if isinstance(needs, str) else needs
+        for other, output in re.findall(r"needs\.([\w-]+)\.outputs\.([\w-]+)", text):
+            assert other in needs and output in jobs[other].get("outputs", {}), (path.name, other)
+
+
 @pytest.mark.skipif(not shutil.which("actionlint"), reason="actionlint is not installed")
 def test_actionlint() -> None:  # pragma: no cover - where actionlint exists
     result = subprocess.run(
@@ -149,6 +165,7 @@ def test_observe_step_reports_findings_only_when_there_are(tmp_path: Path) -> No
     assert "ERROR: set before consent" in findings and "_pk_id.1.5f3a" in findings
     assert (work / "scan.har").exists() and (work / "scan.json").exists()
 
+    work = tmp_path / "fresh"  # a fresh checkout: no file left from the runs above
     with Simulator(state_dir=tmp_path / "down") as portal:
         write_config(work / "config", portal.base_url)
     broken = _bash(script, work, env)  # the portal is gone: red, and no pull request
@@ -175,13 +192,18 @@ esac
 """
 
 
-def test_propose_step_opens_one_pull_request_and_then_updates_it(tmp_path: Path) -> None:
-    script = _step(_load(LOOP), "propose", "Open or update the pull request")["run"]
+def test_propose_job_opens_one_pull_request_and_then_updates_it(  # type: ignore[no-untyped-def]
+    cli, sim: Simulator, tmp_path: Path
+) -> None:
+    workflow = _load(LOOP)
+    steps = [
+        _step(workflow, "propose", name)["run"]
+        for name in ("Add the suggested registry entries", "Open or update the pull request")
+    ]
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     _git(tmp_path, "init", "-q", "--bare", str(origin))
     _git(tmp_path, "init", "-q", "-b", "main", str(work))
-    (work / "config").mkdir()
-    (work / "config" / "registry.toml").write_text("schema_version = 1\n")
+    config = write_config(work / "config", sim.base_url)
     _git(work, "add", ".")
     _git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
     _git(work, "remote", "add", "origin", str(origin))
@@ -191,24 +213,35 @@ def test_propose_step_opens_one_pull_request_and_then_updates_it(tmp_path: Path)
     (tools / "gh").write_text(FAKE_GH)
     (tools / "gh").chmod(0o755)
     env = {
-        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+        "PATH": os.pathsep.join((str(tools), str(BIN), os.environ["PATH"])),
         "GH_STATE": str(tmp_path / "prs"),
         "BRANCH": "ods-charter/findings",
         "BASE": "main",
         "GH_TOKEN": "token",
     }
-    for run in (1, 2):
+    sim.set_cookies(["_hjid=42; Max-Age=31536000; Path=/"])  # an undeclared Hotjar cookie
+    for _ in (1, 2):  # the same findings on two days
         _git(work, "checkout", "-q", "main")  # each run starts from a fresh checkout
-        (work / "config" / "charter-findings.md").write_text(f"run {run}: _pk_id undeclared\n")
-        result = subprocess.run(
-            ["bash", "-e", "-c", script], cwd=work, env={**os.environ, **env},
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        (work / "findings").mkdir(exist_ok=True)
+        scan = ("scan", "--config", config, "--path", "/")
+        assert cli(*scan, "--format", "json", "-o", work / "findings" / "scan.json").code == 1
+        assert cli(*scan, "--format", "markdown", "-o", work / "findings" / "findings.md").code == 1
+        for script in steps:
+            result = subprocess.run(
+                ["bash", "-e", "-c", script], cwd=work, env={**os.environ, **env},
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
     calls = (tmp_path / "prs.calls").read_text().splitlines()
     assert [c.split()[1] for c in calls if c.split()[1] in {"create", "edit"}] == ["create", "edit"]
-    pushed = _git(origin, "show", "ods-charter/findings:config/charter-findings.md")
-    assert pushed == "run 2: _pk_id undeclared\n"
+    branch = "ods-charter/findings"
+    registry = _git(origin, "show", f"{branch}:config/registry.toml")
+    assert registry.count('name = "_hjid"') == 1 and 'provider = "Hotjar"' in registry
+    body = _git(origin, "show", f"{branch}:config/charter-findings.md")
+    assert (
+        "`_hjid`" in body and "Suggested registry entries" in body and 'purpose.fr = "TODO"' in body
+    )
+    assert _git(origin, "log", "--format=%s", "main") == "start\n"  # main itself untouched
 
 
 def _sync_steps(work: Path, key: str, summary: Path, *names: str) -> list[int]:
