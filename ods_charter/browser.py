@@ -21,7 +21,7 @@ from ods_charter.consent import STATES, Banner, operate
 from ods_charter.errors import FetchError, OdsCharterError
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 INSTALL_HINT = (
     "the browser scan needs Playwright and Chromium: "
@@ -83,6 +83,21 @@ def chromium_path() -> str | None:
     )
 
 
+def _storage_keys(page: Page, storage: str) -> list[str]:
+    """Keys of a Web Storage once the page settled; a banner may reload the page."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for _ in range(2):
+        with contextlib.suppress(PlaywrightError):  # a page that never idles still counts
+            page.wait_for_load_state("networkidle", timeout=_IDLE_MS)
+        try:
+            keys: list[str] = page.evaluate(f"Object.keys(window.{storage})")
+            return keys
+        except PlaywrightError:  # navigated while reading: read the new page
+            continue
+    return []  # pragma: no cover - navigating twice in a row
+
+
 def _visit(
     browser: Browser, state: str, urls: Sequence[str], banners: list[Banner], har: Path | None
 ) -> StateVisit:
@@ -100,7 +115,6 @@ def _visit(
     local: set[str] = set()
     session: set[str] = set()
     attempts = 0
-    from playwright.sync_api import Error as PlaywrightError
 
     try:
         page = context.new_page()
@@ -112,10 +126,8 @@ def _visit(
                 visit.banner = operate(page, state, banners)
                 if visit.banner:
                     page.wait_for_timeout(_SETTLE_MS)
-            with contextlib.suppress(PlaywrightError):  # a page that never idles still counts
-                page.wait_for_load_state("networkidle", timeout=_IDLE_MS)
-            local.update(page.evaluate("Object.keys(window.localStorage)"))
-            session.update(page.evaluate("Object.keys(window.sessionStorage)"))
+            local.update(_storage_keys(page, "localStorage"))
+            session.update(_storage_keys(page, "sessionStorage"))
             for c in context.cookies():
                 cookies.setdefault(
                     c["name"],
