@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from ods_charter.browser import chromium_path
 from ods_charter.registry import Cookie
 from ods_charter.scan import (
     Finding,
@@ -33,7 +33,7 @@ from ods_charter.simulator import Simulator
 from .conftest import write_config
 
 browser = pytest.mark.skipif(
-    not (importlib.util.find_spec("playwright") and shutil.which("chromium")),
+    not (importlib.util.find_spec("playwright") and chromium_path()),
     reason="needs Playwright and the system's Chromium (apt-get install chromium)",
 )
 MATOMO = (
