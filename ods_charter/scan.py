@@ -157,8 +157,9 @@ def assess(registry: Registry, seen: list[SeenCookie], *, require_secure: bool) 
                     url=cookie.first_url,
                 )
             )
-        elif (
-            entry.lifetime_days is not None
+        if (
+            entry is not None
+            and entry.lifetime_days is not None
             and cookie.lifetime_days is not None
             and cookie.lifetime_days > entry.lifetime_days + _LIFETIME_SLACK_DAYS
         ):

@@ -244,3 +244,22 @@ def test_which_hosts_count_as_third_parties(tmp_path: Path) -> None:
     states = [StateSeen("none", [cookie], third_parties=hosts)]
     findings = assess_consent(load_registry(config.registry_path), states, config)
     assert [(f.kind, f.cookie) for f in findings] == [("third_party", "stats.tracker.example")]
+
+
+def test_over_13_months_is_a_finding_declared_or_not(tmp_path: Path) -> None:
+    from ods_charter.registry import Registry
+    from ods_charter.scan import assess
+
+    def seen(name: str, days: float) -> SeenCookie:
+        return SeenCookie(name, "x.org", "/", days, True, True, "Lax", "https://x.org/")
+
+    declared = Cookie("_long", "X", "statistics", lifetime_days=800)
+    registry = Registry(("fr",), (declared,))
+    cookies = [seen("_long", 790), seen("_stray", 730), seen("_short", 390)]
+    found = sorted((f.kind, f.cookie) for f in assess(registry, cookies, require_secure=True))
+    assert found == [
+        ("lifetime", "_long"),  # as declared, yet over 13 months
+        ("lifetime", "_stray"),
+        ("undeclared", "_short"),
+        ("undeclared", "_stray"),
+    ]
