@@ -572,9 +572,12 @@ def suggest(
         result = do_scan(cfg, _registry(cfg))
         if browser:
             result = scan_with_browser(cfg, _registry(cfg), result)
-        domains = {c.name: c.domain for c in result.cookies}
+        seen = {c.name: c for c in result.cookies}
         undeclared = [f.cookie for f in result.findings if f.kind == "undeclared"]
-        observed = [sg.Observed(n, domains.get(n, "")) for n in undeclared]
+        observed = [
+            sg.Observed(n, seen[n].domain, sg.observed_days(seen[n].lifetime_days))
+            for n in undeclared
+        ]
     else:
         observed = [sg.Observed(n, domain or "") for n in names or []]
     suggestions = sg.suggest(observed, registry, host)

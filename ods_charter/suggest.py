@@ -26,6 +26,12 @@ _PORTAL_ANALYTICS = {"Matomo", "Google Analytics", "Piano", "AT Internet", "Hotj
 class Observed:
     name: str
     domain: str = ""  # the domain that set it; "" when unknown
+    lifetime_days: int | None = None  # as a browser stored it (0: session); None unknown
+
+
+def observed_days(days: float | None) -> int:
+    """A seen cookie's lifetime in whole days (``None``, a session cookie: 0)."""
+    return 0 if days is None else max(1, round(days))
 
 
 @dataclass
@@ -148,6 +154,7 @@ def suggest_one(observed: Observed, portal_host: str) -> Suggestion:
             domain_fit = 0 if row.domains else 1  # 0: the database's site, maybe not this one
         score = (not row.wildcard, domain_fit, row.platform in _PORTAL_ANALYTICS, len(row.name))
         ranked.append((score, row))
+    seen_life = ["lifetime as observed"] if observed.lifetime_days is not None else []
     if not ranked:
         return Suggestion(
             observed.name,
@@ -156,6 +163,8 @@ def suggest_one(observed: Observed, portal_host: str) -> Suggestion:
             "nothing known: neither the Opendatasoft table nor the Open Cookie Database",
             "none",
             observed.name,
+            lifetime_days=observed.lifetime_days,
+            notes=seen_life,
         )
     ranked.sort(key=lambda item: item[0], reverse=True)
     score, row = ranked[0]
@@ -169,6 +178,8 @@ def suggest_one(observed: Observed, portal_host: str) -> Suggestion:
         confidence = "high"
     third_party = not own or (score[1] == 0 and bool(row.domains))
     notes = [f'retention in the database: "{row.retention}"'] if not exact else []
+    if days is None:
+        days, notes = observed.lifetime_days, notes + seen_life
     if rivals:
         notes.append("the same name is also listed for " + ", ".join(sorted(rivals)))
     kind = "prefix" if row.wildcard else "exact name"
@@ -291,8 +302,14 @@ def observed_from_scan(path: Path) -> tuple[list[Observed], str]:
     try:
         report: Any = json.loads(path.read_text(encoding="utf-8"))
         urls = report["urls"]
-        cookies = {c["name"]: c.get("domain", "") for c in report["cookies"]}
+        cookies = {c["name"]: c for c in report["cookies"]}
         names = [f["cookie"] for f in report["findings"] if f["kind"] == "undeclared"]
+        observed = [
+            Observed(n, cookies[n]["domain"], observed_days(cookies[n]["lifetime_days"]))
+            if n in cookies
+            else Observed(n)
+            for n in names
+        ]
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
@@ -300,4 +317,4 @@ def observed_from_scan(path: Path) -> tuple[list[Observed], str]:
             f"{path}: not a scan report (expected the output of scan --format json): {exc}"
         ) from None
     host = urlsplit(urls[0]).hostname or "" if urls else ""
-    return [Observed(n, cookies.get(n, "")) for n in names], host
+    return observed, host

@@ -172,7 +172,11 @@ def test_suggest_can_scan_first(cli, tmp_path: Path, sim: Simulator) -> None:  #
     config = write_config(tmp_path / "p", sim.base_url)
     # "Hotjar,Analytics,_hjid,,Hotjar cookie. This cookie is set when the customer
     #  first lands on a page with the Hotjar script...,365 days,Hotjar"
-    sim.set_cookies(["_hjid=42; Max-Age=31536000; Path=/"])
+    sim.set_cookies(["_hjid=42; Max-Age=31536000; Path=/", "zz_widget=1; Max-Age=864000; Path=/"])
     result = cli("suggest", "--scan", "--config", config)
     assert result.code == 0, result.err
-    assert _who(_entries(result.out)["_hjid"]) == ("Hotjar", "statistics", 365)
+    entries = _entries(result.out)
+    assert _who(entries["_hjid"]) == ("Hotjar", "statistics", 365)
+    # Unknown to every source: at least the lifetime the portal gave it (10 days).
+    assert _who(entries["zz_widget"]) == ("TODO", "TODO", 10)
+    assert "# lifetime as observed" in result.out
