@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -257,44 +258,50 @@ def _sync_steps(work: Path, key: str, summary: Path, *names: str) -> list[int]:
     return codes
 
 
-def test_sync_job_publishes_and_keeps_the_evidence(tmp_path: Path) -> None:
-    work, summary = tmp_path / "repo", tmp_path / "summary.md"
-    with Simulator(state_dir=tmp_path / "portal", api_key="sync-key-4d2") as portal:
-        config = write_config(work / "config", portal.base_url)
-        registry = config.parent / "registry.toml"
+KEY = "sync-key-4d2"
+
+
+@pytest.fixture
+def merged(tmp_path: Path) -> Iterator[tuple[Simulator, Path]]:
+    """A portal, and a checkout of main whose registry a merged pull request changed."""
+    work = tmp_path / "repo"
+    with Simulator(state_dir=tmp_path / "portal", api_key=KEY) as portal:
+        registry = write_config(work / "config", portal.base_url).parent / "registry.toml"
         registry.write_text(
             registry.read_text().replace("d'une page à une autre", "de page en page")
         )
-        codes = _sync_steps(
-            work, "sync-key-4d2", summary, "Plan and diff", "Publish", "Job summary"
-        )
-        html = portal.store.page("charte-cookies")["content"]["html"]["fr"]  # type: ignore[index]
+        yield portal, work
+
+
+def _content(portal: Simulator) -> dict[str, Any]:
+    page = portal.store.page("charte-cookies")
+    assert page is not None
+    content: dict[str, Any] = page["content"]
+    return content
+
+
+def test_sync_job_publishes_and_keeps_the_evidence(
+    merged: tuple[Simulator, Path], tmp_path: Path
+) -> None:
+    portal, work = merged
+    summary = tmp_path / "summary.md"
+    codes = _sync_steps(work, KEY, summary, "Plan and diff", "Publish", "Job summary")
     assert codes == [0, 0, 0]
-    assert "de page en page" in html
+    assert "de page en page" in _content(portal)["html"]["fr"]
     assert "de page en page" in (work / "plan.txt").read_text()  # the plan shows the change
-    assert "### Charter sync" in summary.read_text() and "sync-key-4d2" not in summary.read_text()
+    assert "### Charter sync" in summary.read_text() and KEY not in summary.read_text()
     assert len(list((work / "backups").glob("charte-cookies-*.json"))) == 1
     audit = (work / ".ods-charter" / "audit.jsonl").read_text()
-    assert '"result": "ok"' in audit and "sync-key-4d2" not in audit
+    assert '"result": "ok"' in audit and KEY not in audit
 
 
-def test_sync_job_failure_leaves_the_page_as_it_was(tmp_path: Path) -> None:
-    work, summary = tmp_path / "repo", tmp_path / "summary.md"
-    with Simulator(state_dir=tmp_path / "portal", api_key="sync-key-4d2") as portal:
-        config = write_config(work / "config", portal.base_url)
-        registry = config.parent / "registry.toml"
-        registry.write_text(
-            registry.read_text().replace("d'une page à une autre", "de page en page")
-        )
-        before = portal.store.page("charte-cookies")["content"]  # type: ignore[index]
-        portal.faults.arm({"corrupt_put": 1})  # the portal keeps something else than was sent
-        codes = _sync_steps(
-            work,
-            "sync-key-4d2",
-            summary,
-            "Publish",
-            "Put the page back if the write could not be verified",
-        )
-        after = portal.store.page("charte-cookies")["content"]  # type: ignore[index]
-    assert codes[0] == 2 and codes[1] == 1  # red
-    assert after == before
+def test_sync_job_failure_leaves_the_page_as_it_was(
+    merged: tuple[Simulator, Path], tmp_path: Path
+) -> None:
+    portal, work = merged
+    before = _content(portal)
+    portal.faults.arm({"corrupt_put": 1})  # the portal keeps something else than was sent
+    rollback = "Put the page back if the write could not be verified"
+    codes = _sync_steps(work, KEY, tmp_path / "summary.md", "Publish", rollback)
+    assert codes == [2, 1]  # red
+    assert _content(portal) == before
