@@ -462,7 +462,10 @@ def scan(
     ] = None,
     lang: LangOpt = None,
     browser: Annotated[
-        bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
+        bool,
+        typer.Option(
+            "--browser", help="Also visit in headless Chromium: no choice, refuse all, accept all."
+        ),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
     har: Annotated[
@@ -560,6 +563,8 @@ def suggest(
 
     if sum(bool(x) for x in (names, from_scan, run_scan)) != 1:
         raise typer.BadParameter("give cookie names, --from-scan FILE or --scan (one of them)")
+    if browser and not run_scan:
+        raise typer.BadParameter("--browser goes with --scan")
     cfg = _config(config, base_url)
     registry = sg.read_registry_file(cfg.registry_path)
     host = urlsplit(cfg.base_url).hostname or ""

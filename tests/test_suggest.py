@@ -127,6 +127,8 @@ def test_bad_input_is_one_line(cli, project: Path, tmp_path: Path) -> None:  # t
     assert result.code == 2 and str(bad) in result.err and "Traceback" not in result.err
     both = cli("suggest", "x", "--from-scan", bad, "--config", project)
     assert both.code == 2 and "one of them" in both.err
+    alone = cli("suggest", "x", "--browser", "--config", project)
+    assert alone.code == 2 and "--browser goes with --scan" in alone.err
 
 
 @pytest.mark.parametrize(
