@@ -40,24 +40,40 @@ def _step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
     return next(s for s in steps if s.get("name") == name or s.get("id") == name)
 
 
+def _invocations(shell: str) -> list[list[str]]:
+    """The arguments of every ``ods-charter`` call in some shell text."""
+    found = []
+    for line in shell.splitlines():
+        if "ods-charter " not in line or line.lstrip().startswith("#"):
+            continue
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+        for i, word in enumerate(words):
+            if word != "ods-charter":
+                continue
+            args = []
+            for arg in words[i + 1 :]:  # up to the first |, ||, &&, ;, > ...
+                if set(arg) <= set("();<>|&"):
+                    break
+                args.append(arg)
+            found.append(args)
+    return found
+
+
 def _command_lines(path: Path) -> list[list[str]]:
     """Every ``ods-charter ...`` invocation in the workflow's shell steps."""
+    jobs = _load(path)["jobs"].values()
+    return [a for job in jobs for step in job["steps"] for a in _invocations(step.get("run", ""))]
+
+
+def _gitlab_lines() -> list[list[str]]:
+    """... and in the GitLab CI jobs the README shows."""
     found = []
-    for job in _load(path)["jobs"].values():
-        for step in job["steps"]:
-            for line in step.get("run", "").splitlines():
-                if "ods-charter " not in line or line.lstrip().startswith("#"):
-                    continue
-                lexer = shlex.shlex(
-                    line[line.index("ods-charter ") :], posix=True, punctuation_chars=True
-                )
-                lexer.whitespace_split = True
-                words = []
-                for word in lexer:  # up to the first |, ||, ;, > ...
-                    if set(word) <= set("();<>|&"):
-                        break
-                    words.append(word)
-                found.append(words[1:])
+    for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S):
+        for job in yaml.safe_load(block).values():
+            for key in ("script", "after_script"):
+                found += [a for line in job.get(key, []) for a in _invocations(line)]
     return found
 
 
@@ -68,11 +84,11 @@ def test_workflows_parse_and_have_jobs() -> None:
         assert workflow["jobs"] and workflow[True], path  # YAML 1.1 reads "on" as True
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "README.md"], ids=lambda p: p.name)
 def test_every_command_and_option_exists(path: Path) -> None:
     group: Any = typer.main.get_command(app)
-    lines = _command_lines(path)
-    assert lines, path
+    lines = _gitlab_lines() if path.suffix == ".md" else _command_lines(path)
+    assert len(lines) >= 3, path
     for args in lines:
         command = group.commands.get(args[0])
         assert command is not None, f"{path.name}: no command {args[0]!r}"
