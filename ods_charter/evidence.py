@@ -114,6 +114,13 @@ def _how(result: ScanResult) -> list[str]:
         text = f"{STATE_LABELS[s.state]} ({banner}; other hosts contacted: {hosts})"
         states.append(escape(text))
     items.append(("Consent states", "<br>".join(states)))
+    for label, kind in (("localStorage", "local_storage"), ("sessionStorage", "session_storage")):
+        keys = [
+            f"{escape(STATE_LABELS[s.state])}: "
+            + (", ".join(f"<code>{escape(k)}</code>" for k in getattr(s, kind)) or "none")
+            for s in result.states
+        ]
+        items.append((f"{label} keys", "<br>".join(keys)))
     items.append(("URLs", "<br>".join(f"<code>{escape(u)}</code>" for u in result.urls)))
     return ["<dl>", *(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items), "</dl>"]
 

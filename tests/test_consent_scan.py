@@ -130,6 +130,7 @@ def test_tracker_before_consent_is_an_error(cli, portal: Simulator, tmp_path: Pa
     assert f"Chromium {report['evidence']['browser']}" in html
     assert f"<code>{portal.base_url}/?flg=fr</code>" in html
     assert "other hosts contacted: 127.0.0.2" in html
+    assert "no interaction: <code>ods-cookie-banner-displayed</code>" in html  # localStorage
 
     portal.faults.clear()
     code, report = _scan(cli, config)
