@@ -496,6 +496,11 @@ def scan(
 
     if har is not None and not browser:
         raise typer.BadParameter("--har needs --browser")
+    one_portal = (browser, output, json_output, evidence)
+    if (all_portals or len(config or []) > 1) and any(x for x in one_portal):
+        raise typer.BadParameter(
+            "--browser, --output, --json-output and --evidence scan one portal at a time"
+        )
     one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)

@@ -172,6 +172,8 @@ def test_har_needs_the_browser(cli, tmp_path: Path) -> None:  # type: ignore[no-
     config = write_config(tmp_path / "project", "http://127.0.0.1:9")
     result = cli("scan", "--config", config, "--har", tmp_path / "x.har")
     assert result.code == 2 and "--har needs --browser" in result.err
+    fleet = cli("scan", "--all", "--browser")
+    assert fleet.code == 2 and "one portal at a time" in fleet.err
 
 
 def test_consent_fault_refuses_unknown_modes(portal: Simulator) -> None:
