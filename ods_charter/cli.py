@@ -68,9 +68,10 @@ def _one_page(
     """A parsed page from a saved file, or fetched from the portal in ``lang``."""
     if file is not None:
         from ods_charter.charter import read_html_file
+        from ods_charter.encoding import decode_html
         from ods_charter.parse import parse_page
 
-        return parse_page(read_html_file(file), str(file))
+        return parse_page(decode_html(read_html_file(file)), str(file))
     from ods_charter.charter import load_pages
 
     cfg = _config(config, base_url)
@@ -137,7 +138,9 @@ def fetch(
     if output is None:
         sys.stdout.buffer.write(page.html)
     else:
-        output.write_bytes(page.html)
+        from ods_charter.secrets import redact_bytes
+
+        output.write_bytes(redact_bytes(page.html))
         typer.echo(f"saved {len(page.html):,} bytes from {page.url} to {output}", err=True)
 
 
@@ -298,8 +301,9 @@ def render(
         typer.echo(render_default(registry, language), nl=False)
         return
     from ods_charter.charter import read_html_file
+    from ods_charter.encoding import decode_html
 
-    html = read_html_file(page_file).decode("utf-8", errors="replace")
+    html = decode_html(read_html_file(page_file))
     typer.echo(splice_registry(html, registry, language).html, nl=False)
 
 
@@ -502,11 +506,19 @@ def lint(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
-    from ods_charter.errors import OdsCharterError
-    from ods_charter.secrets import load_dotenv_file, redact
+    from ods_charter.secrets import masked_output
 
-    load_dotenv_file()
+    with masked_output():  # the key is masked in all that is printed, whatever prints it
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
+    from ods_charter.errors import OdsCharterError
+    from ods_charter.secrets import load_dotenv_file, redact, register_from_env
+
     try:
+        load_dotenv_file()
+        register_from_env()  # masked in every command's output, not only those that send it
         code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
     except OdsCharterError as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)
