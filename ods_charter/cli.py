@@ -427,6 +427,9 @@ def simulator(
         str | None, typer.Option("--api-key", envvar="ODS_SIMULATOR_KEY", help="Read-write key.")
     ] = None,
     read_only_key: Annotated[str | None, typer.Option("--read-only-key")] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve HTTPS with a certificate made at start-up.")
+    ] = False,
 ) -> None:
     """Run the embedded Opendatasoft portal simulator in the foreground."""
     import secrets
@@ -434,9 +437,13 @@ def simulator(
     from ods_charter.simulator import Simulator
 
     key = api_key or secrets.token_hex(16)
-    sim = Simulator(host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key)
+    sim = Simulator(
+        host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key, tls=tls
+    )
     sim.start()  # before printing anything: a taken port is an error, not a half start
     typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
+    if sim.ca_bundle:
+        typer.echo(f"its certificate authority: {sim.ca_bundle} (set [http] ca_bundle to it)")
     if api_key is None:
         # A generated key must be shown once or nobody could use it.
         typer.echo(f"read-write API key for this run: {key}")

@@ -91,10 +91,10 @@ def checked_origin(url: str, what: str = "URL") -> Origin:
     # The standard library must read the same: it is what requests uses to pick the connection.
     try:
         split = urlsplit(url)
-        same = (split.hostname, split.port or DEFAULT_PORTS[scheme]) == (
-            host if ":" not in host else str(IPv6Address(split.hostname or "")),
-            port,
-        )
+        split_host = split.hostname or ""
+        if ":" in split_host:
+            split_host = IPv6Address(split_host).compressed
+        same = (split_host, split.port or DEFAULT_PORTS[scheme]) == (host, port)
     except ValueError:
         same = False
     if not same:
