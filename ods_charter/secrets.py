@@ -113,7 +113,7 @@ class _MaskedText:
 def masked_output() -> Iterator[None]:
     """stdout and stderr mask the key for the duration (the CLI's whole run)."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _MaskedText(sys.stdout), _MaskedText(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _MaskedText(sys.stdout), _MaskedText(sys.stderr)
     try:
         yield
     finally:

@@ -180,6 +180,7 @@ def test_check_of_a_windows_1252_file_matches_the_utf8_one(cli, project: Path) -
     as_1252 = cli("parse", "--file", saved, "--format", "json")
     assert as_1252.code == 0 and as_1252.out == as_utf8.out
     assert "é" in as_1252.out and "\ufffd" not in as_1252.out
-    assert cli("check", "--file", saved, "--config", project).code == cli(
-        "check", "--file", STAR, "--config", project
-    ).code
+    assert (
+        cli("check", "--file", saved, "--config", project).code
+        == cli("check", "--file", STAR, "--config", project).code
+    )

@@ -143,7 +143,9 @@ def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
     cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     proxy = _ConnectProxy()
-    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(
+        target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
         extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy_url}"\n'

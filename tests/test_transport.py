@@ -69,7 +69,11 @@ def test_config_refuses_the_same_urls_at_load_time(cli, tmp_path: Path, sim: Sim
 
 def test_a_url_with_a_fragment_holding_at_is_read_one_way(sim: Simulator) -> None:
     url = f"{sim.base_url}/#@evil.example"
-    assert connects_to(url) == checked_origin(url) == Origin("http", "127.0.0.1", sim.server.server_address[1])
+    assert (
+        connects_to(url)
+        == checked_origin(url)
+        == Origin("http", "127.0.0.1", sim.server.server_address[1])
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,7 +243,10 @@ def test_a_dotenv_that_is_not_utf8_names_its_line(
     monkeypatch.delenv("ODS_API_KEY")
     Path(".env").write_bytes(b"# cl\xc3\xa9s\nODS_API_KEY=caf\xe9-1234\n")
     result = cli("check", "--config", project)
-    assert result.code == 2 and result.err == "error: .env: line 2: not UTF-8 text; save the file as UTF-8\n"
+    assert (
+        result.code == 2
+        and result.err == "error: .env: line 2: not UTF-8 text; save the file as UTF-8\n"
+    )
 
 
 def test_a_missing_environment_ca_bundle_is_named(
@@ -253,4 +260,3 @@ def test_a_missing_environment_ca_bundle_is_named(
 def test_simulator_port_out_of_range(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("simulator", "--port", "99999")
     assert result.code == 2 and "port 99999" in result.err and "Traceback" not in result.all
-
