@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import select
+import ssl
 import socket
 import socketserver
 import threading
@@ -158,3 +159,20 @@ def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
     port = tls_sim.server.server_address[1]
     assert proxy.targets and set(proxy.targets) == {f"CONNECT 127.0.0.1:{port}"}
     assert API_KEY.encode() not in proxy.seen and b"apikey" not in proxy.seen
+
+
+def test_the_ca_bundle_is_loaded_once_per_process_not_per_connection(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+    for _ in range(3):  # three commands, three sessions, three connections
+        assert cli("check", "--config", config).code == 0
+    assert tls_sim.connections == 3 and len(loads) == 1
