@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import select
-import ssl
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
