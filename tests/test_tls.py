@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import socketserver
@@ -176,3 +177,34 @@ def test_the_ca_bundle_is_loaded_once_per_process_not_per_connection(
     for _ in range(3):  # three commands, three sessions, three connections
         assert cli("check", "--config", config).code == 0
     assert tls_sim.connections == 3 and len(loads) == 1
+
+
+def test_a_fleet_over_https_keeps_each_portal_on_its_own_ca(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    sims = [
+        Simulator(api_key=API_KEY, state_dir=tmp_path / f"sim{i}", tls=True).start()
+        for i in range(3)
+    ]
+    try:
+        configs = [
+            write_config(
+                tmp_path / f"p{i}", sim.base_url, name=f"p{i}", extra=f'ca_bundle = "{ca}"\n'
+            )
+            for i, (sim, ca) in enumerate(
+                zip(sims, [sims[0].ca_bundle, sims[1].ca_bundle, sims[0].ca_bundle], strict=True)
+            )
+        ]
+        edit_charter(sims[1], "fr", "Se souvenir de la langue du visiteur", "Langue")
+        args = [a for c in configs for a in ("--config", str(c))]
+        result = cli("check", *args, "--jobs", "3", "--format", "json")
+        refused_before_http = sims[2].requests == []
+    finally:
+        for sim in sims:
+            sim.stop()
+    portals = json.loads(result.out)["portals"]
+    # The third trusts the first portal's CA only: its own certificate is refused.
+    assert [p["status"] for p in portals] == ["ok", "drift", "error"]
+    assert "TLS certificate could not be verified" in portals[2]["error"]
+    assert refused_before_http
