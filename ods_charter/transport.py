@@ -224,19 +224,32 @@ _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _Adapter(HTTPAdapter):
-    """Connections that answer to the deadline watchdog and share one TLS context."""
+    """Connections that answer to the deadline watchdog and share one TLS context,
+    made at the first HTTPS request (a plain-HTTP run never loads a CA bundle)."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
+    def __init__(self, settings: HttpSettings) -> None:
+        self._settings = settings
+        self._context: ssl.SSLContext | None = None
         super().__init__()
 
+    def _tls(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = tls_context(ca_bundle(self._settings))
+            self.poolmanager.connection_pool_kw["ssl_context"] = self._context
+        return self._context
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, ssl_context=self._context, **kwargs)
+        super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if (request.url or "").startswith("https:"):
+            self._tls()
+        return super().send(request, *args, **kwargs)
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         fresh = proxy not in self.proxy_manager
-        manager = super().proxy_manager_for(proxy, ssl_context=self._context, **kwargs)
+        manager = super().proxy_manager_for(proxy, ssl_context=self._tls(), **kwargs)
         if fresh:
             manager.pool_classes_by_scheme = _POOLS
         return manager
@@ -274,7 +287,7 @@ class Transport:
         self.settings = settings or HttpSettings()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy, .netrc or CA path from the environment
-        adapter = _Adapter(tls_context(ca_bundle(self.settings)))
+        adapter = _Adapter(self.settings)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.verify = True  # never off: a private CA goes in [http] ca_bundle

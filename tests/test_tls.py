@@ -208,3 +208,14 @@ def test_a_fleet_over_https_keeps_each_portal_on_its_own_ca(
     assert [p["status"] for p in portals] == ["ok", "drift", "error"]
     assert "TLS certificate could not be verified" in portals[2]["error"]
     assert refused_before_http
+
+
+def test_a_public_page_redirected_to_https_is_verified_with_the_configured_ca(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "plain") as plain:
+        config = _project(tmp_path, plain, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+        plain.faults.arm({"redirect": 1, "redirect_to": tls_sim.base_url})
+        result = cli("check", "--config", config, "--lang", "fr")
+    assert result.code == 0, result.all
+    assert [r["path"] for r in tls_sim.requests] == ["/pages/charte-cookies/"]

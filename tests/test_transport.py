@@ -260,10 +260,11 @@ def test_a_dotenv_that_is_not_utf8_names_its_line(
 
 
 def test_a_missing_environment_ca_bundle_is_named(
-    cli, project: Path, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
-    result = cli("check", "--config", project)
+    config = write_config(tmp_path / "config", "https://portal.example.org")
+    result = cli("check", "--config", config)
     assert result.code == 2 and "REQUESTS_CA_BUNDLE=/nowhere/ca.pem" in result.err
 
 
