@@ -124,10 +124,9 @@ def tls_context(bundle: str) -> ssl.SSLContext:
 class _Watch:
     """One attempt's deadline and the connection it is using."""
 
-    __slots__ = ("connection", "done", "expired", "seconds")
+    __slots__ = ("connection", "done", "expired")
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self) -> None:
         self.connection: urllib3.connection.HTTPConnection | None = None
         self.done = self.expired = False
 
@@ -147,6 +146,10 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Fresh state; also in a forked child, which inherits no thread."""
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, _Watch]] = []
         self._ids = itertools.count()
@@ -154,7 +157,7 @@ class _Watchdog:
         self.local = threading.local()
 
     def arm(self, seconds: float) -> _Watch:
-        watch = _Watch(seconds)
+        watch = _Watch()
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._ids), watch))
             if self._thread is None:
@@ -189,6 +192,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 @contextlib.contextmanager
