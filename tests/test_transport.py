@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from urllib3.util.url import parse_url
 
 from ods_charter.config import HttpSettings
-from ods_charter.errors import ConfigError, FetchError
+from ods_charter.errors import ConfigError, FetchError, PortalError
+from ods_charter.portal import AutomationClient
 from ods_charter.simulator import Simulator
 from ods_charter.transport import Transport, connects_to
 from ods_charter.urls import Origin, checked_origin
@@ -296,3 +297,14 @@ def test_a_forked_worker_process_meets_the_deadline_too(sim: Simulator) -> None:
         assert "timed out waiting for the answer" in answers.get(timeout=30)
     finally:
         child.join()
+
+
+def test_pagination_never_follows_a_link_to_another_origin(
+    sim: Simulator, elsewhere: Simulator
+) -> None:
+    client = AutomationClient(sim.base_url, API_KEY, Transport(HttpSettings()))
+    assert len(list(client.list_pages(page_size=2))) > 2  # several pages, all followed
+    sim.faults.arm({"next_origin": elsewhere.base_url})
+    with pytest.raises(PortalError, match=f"next page link {elsewhere.base_url}/api/"):
+        list(client.list_pages(page_size=2))
+    assert elsewhere.requests == []
