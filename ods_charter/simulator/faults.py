@@ -20,6 +20,13 @@ class Faults:
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
     corrupt_put: int = 0  # the next N PUTs store something else than what was sent
     consent: str | None = None  # analytics misbehave: "before_consent" | "ignore_refusal"
+    trickle: int = 0  # the next N answers start one byte at a time
+    trickle_bytes: int = 40  # how many bytes go one at a time (the rest at once)
+    trickle_delay: float = 0.1  # seconds between two of those bytes
+    redirect: int = 0  # the next N requests answer redirect_status to redirect_to + path
+    redirect_to: str | None = None
+    redirect_status: int = 307
+    next_origin: str | None = None  # the page list's next/previous links name this origin
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -35,6 +42,13 @@ class Faults:
             "concurrent_edit",
             "consent",
             "corrupt_put",
+            "trickle",
+            "trickle_bytes",
+            "trickle_delay",
+            "redirect",
+            "redirect_to",
+            "redirect_status",
+            "next_origin",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -51,6 +65,9 @@ class Faults:
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
             self.consent, self.corrupt_put = None, 0
+            self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
+            self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
+            self.next_origin = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""
