@@ -11,7 +11,7 @@ import lxml.html
 from benchmarks.synthetic import STAR_PAGE, big_page
 from benchmarks.timing import best_of, row
 from ods_charter.errors import ParseError
-from ods_charter.parse import parse_page
+from ods_charter.html.parse import parse_page
 
 
 def _pandas(data: bytes) -> object:

@@ -15,7 +15,7 @@ import atheris
 
 with atheris.instrument_imports():
     from ods_charter.errors import ParseError
-    from ods_charter.parse import parse_page
+    from ods_charter.html.parse import parse_page
 
 
 def test_one_input(data: bytes) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
 from ods_charter.errors import ConfigError
-from ods_charter.parse import ParsedPage, parse_page
+from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
 
 if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it

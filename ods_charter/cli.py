@@ -68,7 +68,7 @@ def _one_page(
     """A parsed page from a saved file, or fetched from the portal in ``lang``."""
     if file is not None:
         from ods_charter.charter import read_html_file
-        from ods_charter.parse import parse_page
+        from ods_charter.html.parse import parse_page
 
         return parse_page(read_html_file(file), str(file))
     from ods_charter.charter import load_pages
@@ -289,7 +289,8 @@ def render(
     ] = None,
 ) -> None:
     """Print the cookie table(s) built from the registry."""
-    from ods_charter.render import render_default, splice_registry
+    from ods_charter.html.render import render_default
+    from ods_charter.html.splice import splice_registry
 
     cfg = _config(config, None)
     registry = _registry(cfg)

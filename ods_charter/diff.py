@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ods_charter.html.parse import CookieRecord, ParsedPage
 from ods_charter.lifetime import format_days, same_lifetime
-from ods_charter.parse import CookieRecord, ParsedPage
 from ods_charter.registry import Cookie, Registry
 from ods_charter.text import normalize
 

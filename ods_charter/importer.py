@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ods_charter.errors import ConfigError
+from ods_charter.html.parse import ParsedPage
 from ods_charter.lifetime import parse_days
-from ods_charter.parse import ParsedPage
 from ods_charter.registry import (
     CATEGORIES,
     Cookie,

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from ods_charter.diff import compare, compare_page
 from ods_charter.errors import ParseError
-from ods_charter.parse import parse_page
+from ods_charter.html.parse import parse_page
+from ods_charter.html.render import render_default
+from ods_charter.html.splice import splice_registry
 from ods_charter.registry import CATEGORIES, Cookie, Registry, load_registry
-from ods_charter.render import render_default, splice_registry
 from ods_charter.text import normalize
 
 from .conftest import PAGES, REGISTRY
