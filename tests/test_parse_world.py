@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from ods_charter.errors import ParseError
+from ods_charter.html.parse import parse_page
 from ods_charter.lifetime import parse_days
-from ods_charter.parse import parse_page
 
 WORLD = Path(__file__).resolve().parent / "fixtures" / "world"
 CASES = sorted(p.stem for p in WORLD.glob("*.json"))

@@ -31,6 +31,14 @@ _TRANSPOSED_MAX_ROWS = 12  # a table with one column per cookie has one row per 
 
 _NAME_SPLIT = re.compile(r"[\n;,]+")
 _COUNT_SUFFIX = re.compile(r"\s*\[x\d+\]$")  # consent platforms: "_ga_* [x2]"
+# A family of cookies named in words: "Any cookie starting with __hs" is "__hs*".
+_FAMILY = re.compile(
+    r"^(?:any|all|every) cookies? (?:starting|beginning|whose names? starts?) with\s+(\S+)$|"
+    r"^(?:tout|tous les) cookies? commen[cç]ant par\s+(\S+)$",
+    re.IGNORECASE,
+)
+_HEADING_MAX = 60  # a longer cell is content, not a column heading
+_GENERIC_NAME = re.compile(r"^(name|names|nom|noms|nombre|nome|naam|bezeichnung)\b")
 _BLOCKS = frozenset(("p", "div", "li", "dt", "dd", "ul", "ol"))
 _HIDDEN = frozenset(("script", "style", "template", "-comment"))
 _SECTIONS = frozenset(("thead", "tbody", "tfoot"))
@@ -235,7 +243,7 @@ def header_row(rows: list[list[str]]) -> tuple[int, list[str | None]] | None:
 
 def _roles(headings: list[str]) -> list[str | None] | None:
     """Column roles when ``headings`` read as a cookie table's header, else None."""
-    roles = [role_of(cell) if normalize(cell) else None for cell in headings]
+    roles = [role_of(cell) if 0 < len(cell.strip()) <= _HEADING_MAX else None for cell in headings]
     # A header row names each role once; repeated roles come from colspan.
     if "name" in roles and ({"provider", "purpose"} & set(roles)):
         return roles
@@ -283,7 +291,12 @@ def section_category(table: LexborNode) -> tuple[bool, str | None]:
 
 def _split_names(raw: str) -> list[str]:
     names = (_COUNT_SUFFIX.sub("", normalize(n)) for n in _NAME_SPLIT.split(raw))
-    return [n for n in names if n]
+    return [_family(n) for n in names if n]
+
+
+def _family(name: str) -> str:
+    found = _FAMILY.match(name)
+    return (found.group(1) or found.group(2)).rstrip(".*") + "*" if found else name
 
 
 def records_of(
@@ -387,10 +400,12 @@ def _transposed(table: LexborNode) -> list[list[str]] | None:
     """The rows of a table written one column per cookie, header cells in its
     first column, turned the usual way round; None for any other table."""
     rows = list(own_rows(table))
-    if not rows or len(rows) > _TRANSPOSED_MAX_ROWS:
+    if len(rows) < 2 or len(rows) > _TRANSPOSED_MAX_ROWS:
         return None
     if not all((cells := own_cells(tr)) and cells[0].tag == "th" for tr in rows):
         return None
+    if all(c.tag == "th" for c in own_cells(rows[0])):
+        return None  # a header row above row headers: the usual way round
     texts = grid(table)
     width = max(len(r) for r in texts)
     return [[r[j] if j < len(r) else "" for r in texts] for j in range(width)]
@@ -402,10 +417,10 @@ def _read_table(
     """A cookie table, or the first row of any other table (for messages); and
     the number of grid cells it took."""
     head, added = expand(table, _HEADER_SCAN_ROWS, page_cap)
-    found = header_row(head)
+    turned = _transposed(table)
+    found = None if turned is not None and _roles(turned[0]) else header_row(head)
     transposed = False
     if found is None:
-        turned = _transposed(table)
         roles = _roles(turned[0]) if turned else None
         if turned is None or roles is None:
             return ([normalize(c) for c in head[0]] if head else []), added
@@ -424,7 +439,20 @@ def _read_table(
         header_at=at,
     )
     cookie_table.records = list(records_of(rows[at + 1 :], roles, category))
+    if _not_cookies(cookie_table):
+        return [normalize(c) for c in rows[at]], added
     return cookie_table, added
+
+
+def _not_cookies(table: CookieTable) -> bool:
+    """A table headed just "Name" whose names are not cookie names (they hold
+    spaces: "Opendatasoft SAS", "Portal accounts") lists processors or kinds of
+    data, not cookies."""
+    name_heading = table.headings[table.roles.index("name")]
+    if not _GENERIC_NAME.match(fold(name_heading)) or not table.records:
+        return False
+    spaced = sum(1 for r in table.records if " " in r.name)
+    return spaced * 2 > len(table.records)
 
 
 def cookie_tables(tree: LexborHTMLParser) -> tuple[list[CookieTable], list[list[str]]]:
@@ -456,29 +484,31 @@ def _assign_languages(tables: list[CookieTable]) -> None:
 
 
 MAX_PAGE_BYTES = 20_000_000  # a charter is kilobytes; more is a wrong URL or an attack
-_LIST_LABELS = "dt, th, strong, b, label, span, div"
+_LIST_LABELS = "dt, th, strong, b, label, span, div, h3, h4, h5, h6"
+_INLINE_LABEL = re.compile(r"([^\W\d][\w' -]{1,30}):")
 
 
 def _non_table_list(tree: LexborHTMLParser) -> bool:
-    """True when the page lays a cookie list out in div/dl blocks: short labels
-    naming a cookie's name and its provider or purpose."""
+    """True when the page lays a cookie list out in div/dl blocks: labels
+    naming a cookie's lifetime and its provider or purpose, beside its name
+    (a label, or the term of a definition list)."""
     roles: set[str | None] = set()
     for node in tree.css(_LIST_LABELS):
         child = node.child
         if child is None or child.next is not None or not child.is_text_node:
             continue
         text = child.text_content or ""
-        if len(text) <= 40:
-            role = role_of(text.strip().rstrip(":"))
-            if role is not None and fold(text) != "cookies":
-                roles.add(role)
+        if len(text) <= 40 and fold(text) != "cookies":
+            roles.add(role_of(text.strip().rstrip(":")))
+    for node in tree.css("dd, li"):
+        roles.update(role_of(label) for label in _INLINE_LABEL.findall(node.text()))
+    if tree.css_first("dl dt") is not None:
+        roles.add("name")
     return "name" in roles and bool({"provider", "purpose"} & roles) and "lifetime" in roles
 
 
-def parse_page(
-    html: str | bytes, source: str = "the page", language: str | None = None
-) -> ParsedPage:
-    """Read every cookie table of a page (those in ``language`` when the page
+def parse_page(html: str | bytes, source: str = "the page", lang: str | None = None) -> ParsedPage:
+    """Read every cookie table of a page (those in ``lang`` when the page
     holds the charter in several); ParseError when there is none."""
     if len(html) > MAX_PAGE_BYTES:
         raise ParseError(
@@ -507,7 +537,7 @@ def parse_page(
             f"and a provider or purpose column). Tables seen: {seen}"
         )
     page = ParsedPage(tables, others, html, tree)
-    return page.in_language(language) if language else page
+    return page.in_language(lang) if lang else page
 
 
 def parse_cookies(html: str | bytes, source: str = "the page") -> list[CookieRecord]:

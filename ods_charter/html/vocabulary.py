@@ -50,7 +50,7 @@ _ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "purpose",
         re.compile(
-            r"finalit|purpose|function|fonction|funktion|funcion|funcio|funzione|functie|funcao|"
+            r"finalit|finalid|purpose|function|fonction|funktion|funcion|funcio|funzione|functie|funcao|"
             r"objet|objectif|descri|beschreibung|beschrijving|omschrijving|usage|utilite|"
             r"utilisation|\buso\b|\bus\b|\bbut\b|zweck|scopo|\bdoel|proposit|verwendung|gebruik|"
             r"utilizzo|\bused for\b"
@@ -58,12 +58,15 @@ _ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "category",
-        re.compile(r"^type|\btype\b|\btyp\b|^art\b|categor|kategor|\btipo|\btipus|soort|tipolog"),
+        re.compile(
+            r"^type|\btype\b|\btyp\b|^art\b|categor|kategor|\btipo|\btipus|soort|tipolog|"
+            r"^(party|partie|partei)$"
+        ),
     ),
     (
         "name",
         re.compile(
-            r"\bcookies?\b|^cookie|cookienaam|traceur|galetes?\b|\btracker\b|"
+            r"\bcookies?\b|^cookie|cookienaam|traceur|\bgalet(a|es)\b|\btemoins?\b|\btracker\b|"
             r"^(name|names|name s|nom|noms|nom s|nombre|nome|naam|bezeichnung|identifiant)$"
         ),
     ),
