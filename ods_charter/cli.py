@@ -221,6 +221,10 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG) -> None:
             f"{config}: [page] languages {missing} are not in {cfg.registry_path} languages "
             f"{list(registry.languages)}"
         )
+    from ods_charter.lint import RULES
+
+    for cookie, message in next(r for r in RULES if r.id == "template-braces").check(registry):
+        typer.echo(f"warning: {cfg.registry_path}: {cookie}: {message}", err=True)
     typer.echo(
         f"ok: {config} and {cfg.registry_path} are valid "
         f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})"

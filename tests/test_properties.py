@@ -191,6 +191,14 @@ def test_mutated_real_pages_give_records_or_a_parse_error(html: bytes) -> None:
     _only_records_or_parse_error(html)
 
 
+def test_fuzz_corpus_gives_records_or_a_parse_error() -> None:
+    """Inputs coverage-guided fuzzing found interesting (fuzz/corpus/), replayed."""
+    corpus = sorted((Path(__file__).resolve().parent.parent / "fuzz" / "corpus").iterdir())
+    assert len(corpus) > 100
+    for path in corpus:
+        _only_records_or_parse_error(path.read_bytes())
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=2000) | st.binary(max_size=2000))
 def test_random_input_gives_records_or_a_parse_error(html: str | bytes) -> None:

@@ -160,3 +160,35 @@ def test_an_unchanged_row_with_several_names_is_kept_and_edits_follow_the_page_s
     assert "<td>_hjSessionUser<br>_hjid<br/>_hjSession_*</td>" in result  # kept as written
     assert "\n    <td>Changed</td>\n  </tr>" in result  # the page's two-space steps
     assert outside_tables(result) == outside_tables(html)
+
+
+def _unguarded_braces(html: str) -> list[str]:
+    """Text holding ``{{`` that AngularJS would compile: no ng-non-bindable
+    element around it (read with an HTML5 parser, as the portal's browser does)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    found = []
+    for node in LexborHTMLParser(html).root.traverse(include_text=True):
+        if node.is_text_node and "{{" in (node.text_content or ""):
+            parent = node.parent
+            while parent is not None and "ng-non-bindable" not in (parent.attributes or {}):
+                parent = parent.parent
+            if parent is None:
+                found.append(node.text_content or "")
+    return found
+
+
+def test_registry_braces_reach_the_portal_as_text_not_as_angularjs(tmp_path: Path) -> None:
+    hostile = "{{ constructor.constructor('alert(document.cookie)')() }}"
+    cookies = [replace(c, purpose={**c.purpose, "fr": hostile}) for c in REG.cookies]
+    registry = replace(REG, cookies=tuple(cookies))
+    html = STAR_PAGE.read_text()
+    spliced = splice_registry(html, registry, "fr").html
+    assert spliced.count(hostile) == len(cookies)
+    # The page's own AngularJS expressions (header, footer) are its own, not registry text.
+    assert _unguarded_braces(spliced) == _unguarded_braces(html)
+    assert "{{ ctx.stats.api_calls | number }}" in _unguarded_braces(html)
+    fresh = render_default(registry, "fr")
+    assert fresh.count(hostile) == len(cookies) and _unguarded_braces(fresh) == []
+    script = replace(cookies[0], purpose={"fr": "<script>alert(1)</script> javascript:x"})
+    assert "<script>" not in render_default(replace(REG, cookies=(script,)), "fr")
