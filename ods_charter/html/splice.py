@@ -88,10 +88,11 @@ def _tag_end(text: str, at: int) -> int:
             return at
 
 
-def _tokens(text: str, html_content: Callable[[], bool]) -> Iterator[_Tag]:
+def _tokens(text: str, html_element: Callable[[], bool]) -> Iterator[_Tag]:
     """Start and end tags as the HTML5 tokenizer sees them, skipping comments,
-    raw text and RCDATA. ``html_content()``, asked once the caller has taken a
-    start tag, says whether raw-text rules apply there (not in svg or math)."""
+    raw text and RCDATA. ``html_element()``, asked once the caller has taken a
+    start tag, says whether it became an HTML element (an svg ``<title>`` or
+    ``<style>`` is not raw text)."""
     at = 0
     size = len(text)
     while True:
@@ -132,7 +133,7 @@ def _tokens(text: str, html_content: Callable[[], bool]) -> Iterator[_Tag]:
             end = _tag_end(text, found.end())
             yield _Tag(True, tag_name, lt, end)
             at = end
-            if (tag_name in _RAW_END or tag_name == "plaintext") and html_content():
+            if (tag_name in _RAW_END or tag_name == "plaintext") and html_element():
                 if tag_name == "plaintext":
                     return
                 if tag_name in _RAW_END:
@@ -184,14 +185,17 @@ def locate(text: str) -> list[Located]:
         rows = None if table.broken_rows or table.row_start is not None else table.rows
         found.append(Located(Span(table.start, end, table.start_tag, table.ordinal), rows))
 
+    as_html = [True]  # whether the last start tag was taken as an HTML element
+
     def html_content() -> bool:
         return not foreign or foreign[-1] in _INTEGRATION_POINTS
 
-    for tag in _tokens(text, html_content):
+    for tag in _tokens(text, lambda: as_html[0]):
         in_foreign = not html_content()
         name = tag.name
         if tag.start:
-            if in_foreign and name not in _BREAKOUT:
+            as_html[0] = not in_foreign or name in _BREAKOUT
+            if not as_html[0]:
                 if not text[tag.at : tag.end].endswith("/>"):
                     foreign.append(name)
                 continue
