@@ -11,7 +11,6 @@ must give the tree html5lib builds for the document with table k swapped.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import html5lib
