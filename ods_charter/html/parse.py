@@ -24,8 +24,8 @@ from ods_charter.text import fold, normalize
 
 FIELDS = ("name", "provider", "service", "purpose", "lifetime", "category", "storage")
 _MAX_SPAN = 1000  # rowspan/colspan beyond this is a typo or an attack, not a layout
-MAX_EXPANSION = 100_000  # grid cells one table may gain from rowspan/colspan
-MAX_PAGE_EXPANSION = 1_000_000  # and a whole page
+MAX_EXPANSION = 50_000  # grid cells one table may gain from rowspan/colspan
+MAX_PAGE_EXPANSION = 200_000  # and a whole page
 _HEADER_SCAN_ROWS = 3
 _TRANSPOSED_MAX_ROWS = 12  # a table with one column per cookie has one row per field
 
@@ -362,12 +362,13 @@ def decode(data: bytes) -> str:
 
 
 MAX_DEPTH = 4096
-_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 # Elements that add no level: void ones, and those a later tag closes implicitly.
-_FLAT = frozenset(
-    b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
-    b"option optgroup thead tbody tfoot colgroup caption rb rt rtc rp html head body".split()
-)
+_FLAT = (
+    "area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
+    "option optgroup thead tbody tfoot colgroup caption rb rt rtc rp html head body"
+).split()
+_FLAT_NAMES = frozenset(n.encode() for n in _FLAT)
+_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 
 
 def _too_deep(data: bytes) -> bool:
@@ -375,7 +376,7 @@ def _too_deep(data: bytes) -> bool:
     (bytes, not text: the scan is several times faster)."""
     depth = 0
     for closing, name in _TAG.findall(data):
-        if name in _FLAT or name.lower() in _FLAT:
+        if name in _FLAT_NAMES or (not name.islower() and name.lower() in _FLAT_NAMES):
             continue
         if closing:
             depth = depth - 1 if depth else 0
