@@ -56,9 +56,11 @@ def main() -> None:
             bare.append(timed(lambda d=data: LexborHTMLParser(d)))  # type: ignore[misc]
             pandas.append(timed(lambda d=data: _pandas(d)))  # type: ignore[misc]
         print(f" {label}: {len(data) / 1e6:.2f} MB, {records} records")
+        vs_pandas = [p / o for p, o in zip(pandas, ours, strict=True)]
+        vs_bare = [o / b for o, b in zip(ours, bare, strict=True)]
         print(f"  ods-charter parse_page           {spread([t * 1000 for t in ours], ' ms')}")
-        print(f"  pandas.read_html / ods-charter   {spread([p / o for p, o in zip(pandas, ours)])}")
-        print(f"  ods-charter / bare lexbor parse  {spread([o / b for o, b in zip(ours, bare)])}")
+        print(f"  pandas.read_html / ods-charter   {spread(vs_pandas)}")
+        print(f"  ods-charter / bare lexbor parse  {spread(vs_bare)}")
     pathological()
 
 

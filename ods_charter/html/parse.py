@@ -364,10 +364,10 @@ def decode(data: bytes) -> str:
 MAX_DEPTH = 4096
 # Elements that add no level: void ones, and those a later tag closes implicitly.
 _FLAT = (
-    "area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
-    "option optgroup thead tbody tfoot colgroup caption rb rt rtc rp html head body"
-).split()
-_FLAT_NAMES = frozenset(n.encode() for n in _FLAT)
+    b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
+    b"option optgroup thead tbody tfoot colgroup caption rb rt rtc rp html head body"
+)
+_FLAT_NAMES = frozenset(_FLAT.split())
 _TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 
 
