@@ -37,7 +37,11 @@ _UNITS: tuple[tuple[re.Pattern[str], float], ...] = (
         1 / 86400,
     ),
 )
-_SESSION = re.compile(r"\b(session|sitzung\w*|\w*sitzung|sesion|sessio|sessione|sessie|sessao)\b")
+_SESSION = re.compile(
+    r"\b(session|sitzung\w*|\w*sitzung|sesion|sessio|sessione|sessie|sessao)\b|"
+    r"\bclose (your |the )?browser|\bbrowser (is )?closed|fermeture du navigateur|"
+    r"schliessen des browsers|cierre del navegador|chiusura del browser"
+)
 _AMOUNT = re.compile(r"(\d+(?: point \d+)?|\b[a-z]+\b)\s*([a-z]+)")
 _DECIMAL = re.compile(r"(\d)[.,](\d)")  # fold() drops the mark: keep it as a word
 _WORD_NUMBERS = {

@@ -28,6 +28,7 @@ def normalize(text: str) -> str:
 
 def fold(text: str) -> str:
     """A loose key for matching headings: lower case, accents and punctuation gone."""
-    decomposed = unicodedata.normalize("NFKD", normalize(text).casefold())
+    # A soft hyphen (&shy;) shows only where a line breaks: not part of the word.
+    decomposed = unicodedata.normalize("NFKD", normalize(text.replace("\xad", "")).casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", " ", bare).strip()

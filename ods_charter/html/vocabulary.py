@@ -23,7 +23,7 @@ _ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"prestataire|provider|supplier|fournisseur|editeur|vendor|emetteur|anbieter|"
             r"proveedor|proveidor|fornitore|aanbieder|leverancier|fornecedor|provedor|"
-            r"\bset by\b|depose par"
+            r"\bset by\b|depose par|^titular\b|^titolare\b|^herkunft\b"
         ),
     ),
     (
@@ -60,7 +60,7 @@ _ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "category",
         re.compile(
             r"^type|\btype\b|\btyp\b|^art\b|categor|kategor|\btipo|\btipus|soort|tipolog|"
-            r"^(party|partie|partei)$"
+            r"^(party|partie|partei|partij)$"
         ),
     ),
     (
@@ -94,7 +94,7 @@ _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "third_party",
         re.compile(
-            r"\btiers\b|\btierces?\b|third party|third parties|drittanbieter|"
+            r"\btiers\b|\btierces?\b|third party|third parties|drittanbieter|derde partij|"
             r"de terceros|de tercers|terze parti|van derden|de terceiros"
         ),
     ),
@@ -102,14 +102,15 @@ _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "necessary",
         re.compile(
             _NOT + r"(\bstrictly necessary|\bnecessary|\bessential|\bnecessaires?\b|\bnotwendig|"
-            r"\berforderlich|\bnecesari|\bimprescindible|\bnecessari|\bessenzial|\bnoodzakelijk|"
+            r"\berforderlich|\bnecesari|\bimprescindible|\bnecessari|\bessenzi|\bnoodzakelijk|"
             r"\bessentieel|\bnecessario|\bnecessarios|\bessenciai|\bessenciais|\bessentiel)"
         ),
     ),
     (
         "first_party",
         re.compile(
-            r"\binternes?\b|first party|\bpropias\b|\bpropies\b|erstanbieter|\beigene\b|"
+            r"\binternes?\b|first party|\bpropias?\b|\bpropies\b|erstanbieter|\beigene\b|"
+            r"eerste partij|"
             r"\bpropri\b|\bproprie\b|\beigen\b|\bproprios\b"
         ),
     ),
