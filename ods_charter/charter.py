@@ -35,7 +35,7 @@ def load_pages(
 ) -> tuple[str, dict[str, ParsedPage]]:
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
-        return str(file), {languages[0]: parse_page(read_html_file(file), str(file))}
+        return str(file), {languages[0]: parse_page(read_html_file(file), str(file), languages[0])}
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
@@ -46,7 +46,7 @@ def load_pages(
         pages = {}
         for lang in languages:
             fetched = fetch_page(client, target, lang)
-            pages[lang] = parse_page(fetched.html, f"{target} ({lang})")
+            pages[lang] = parse_page(fetched.html, f"{target} ({lang})", lang)
         return target, pages
     finally:
         if owned:

@@ -70,7 +70,7 @@ def _one_page(
         from ods_charter.charter import read_html_file
         from ods_charter.html.parse import parse_page
 
-        return parse_page(read_html_file(file), str(file))
+        return parse_page(read_html_file(file), str(file), lang)
     from ods_charter.charter import load_pages
 
     cfg = _config(config, base_url)

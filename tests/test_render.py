@@ -192,3 +192,26 @@ def test_registry_braces_reach_the_portal_as_text_not_as_angularjs(tmp_path: Pat
     assert fresh.count(hostile) == len(cookies) and _unguarded_braces(fresh) == []
     script = replace(cookies[0], purpose={"fr": "<script>alert(1)</script> javascript:x"})
     assert "<script>" not in render_default(replace(REG, cookies=(script,)), "fr")
+
+
+@pytest.mark.parametrize("language", ["fr", "en", "de", "es", "ca", "it", "nl", "pt"])
+def test_a_new_table_is_written_in_the_page_language_and_reads_back(language: str) -> None:
+    from ods_charter.html.vocabulary import HEADINGS, SECTION_TITLES
+
+    cookies = [
+        replace(c, purpose={language: f"{c.name} ({language})"}, service={}) for c in REG.cookies
+    ]
+    registry = replace(REG, languages=(language,), cookies=tuple(cookies))
+    html = render_default(registry, language)
+    assert HEADINGS[language]["purpose"] in html and HEADINGS[language]["name"] in html
+    assert SECTION_TITLES[language]["necessary"] in html
+    page = parse_page(html, "new", language)
+    assert [(r.name, r.purpose, r.category) for r in page.records] == [
+        (c.name, c.purpose[language], c.category) for c in cookies
+    ]
+    from ods_charter.lifetime import same_lifetime
+
+    for record, cookie in zip(page.records, cookies, strict=True):
+        assert cookie.lifetime_days is None or same_lifetime(
+            cookie.lifetime_days, record.lifetime or ""
+        )

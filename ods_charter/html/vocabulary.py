@@ -82,7 +82,13 @@ def role_of(heading: str) -> str | None:
 # Only unambiguous words map to a registry category: "functional",
 # "preferences", "marketing" or "advertising" cookies need consent on some
 # pages and not on others, so they stay unmapped.
-_NOT = r"(?<!\bnon )(?<!\bnot )(?<!\bnicht )(?<!\bno )(?<!\bniet )(?<!\bnao )(?<!\bnon-)"
+# "Not strictly necessary", "non nécessaires", "nicht notwendig": a negation
+# up to two words before the word turns it into no category at all.
+_NOT = r"(?<!\bnon )(?<!\bnot )(?<!\bnicht )(?<!\bno )(?<!\bniet )(?<!\bnao )(?<!\bpas )"
+_NEGATED = re.compile(
+    r"\b(non|not|nicht|no|niet|nao|pas|keine?)( \w+){0,2} (necess|notwendig|erforderlich|"
+    r"essen|imprescindible|noodzakelijk)"
+)
 _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "statistics",
@@ -120,7 +126,8 @@ _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def category_of(text: str) -> str | None:
     """The registry category a section title or cell names, when it is unambiguous."""
     key = fold(text)
-    return next((cat for cat, rule in _CATEGORY_RULES if rule.search(key)), None)
+    found = next((cat for cat, rule in _CATEGORY_RULES if rule.search(key)), None)
+    return None if found == "necessary" and _NEGATED.search(key) else found
 
 
 _STORAGE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
