@@ -5,7 +5,7 @@ The library is usable without the CLI::
     from ods_charter import load_registry, parse_cookies, check_page
 
 Names are imported on first use, so that ``ods-charter --help`` or
-``ods-charter simulator`` do not pay for lxml and the rest at start-up.
+``ods-charter simulator`` do not pay for the HTML parser and the rest at start-up.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -430,7 +431,7 @@ def _language(node: LexborNode) -> str | None:
 def _transposed(table: LexborNode) -> list[list[str]] | None:
     """The rows of a table written one column per cookie, header cells in its
     first column, turned the usual way round; None for any other table."""
-    rows = list(own_rows(table))
+    rows = list(islice(own_rows(table), _TRANSPOSED_MAX_ROWS + 1))
     if len(rows) < 2 or len(rows) > _TRANSPOSED_MAX_ROWS:
         return None
     if not all((cells := own_cells(tr)) and cells[0].tag == "th" for tr in rows):
@@ -447,7 +448,8 @@ def _read_table(
 ) -> tuple[CookieTable | list[str], int]:
     """A cookie table, or the first row of any other table (for messages); and
     the number of grid cells it took."""
-    head, added = expand(table, _HEADER_SCAN_ROWS, page_cap)
+    cap = min(page_cap, MAX_EXPANSION)
+    head, added = expand(table, _HEADER_SCAN_ROWS, cap)
     turned = _transposed(table)
     found = None if turned is not None and _roles(turned[0]) else header_row(head)
     transposed = False
@@ -458,7 +460,8 @@ def _read_table(
         rows, at, transposed = turned, 0, True
     else:
         at, roles = found
-        rows, added = expand(table, None, min(page_cap, MAX_EXPANSION))
+        # A short table was read whole already.
+        rows, added = (head, added) if len(head) < _HEADER_SCAN_ROWS else expand(table, None, cap)
     _, category = section_category(table)
     cookie_table = CookieTable(
         index,
