@@ -97,6 +97,8 @@ def _differs(cookie: Cookie, field_name: str, language: str, page: str | None) -
         if cookie.lifetime_days is None:
             return False  # nothing declared: the registry cannot contradict the page
         return not same_lifetime(cookie.lifetime_days, page or "")
+    if field_name == "category" and page is None:
+        return False  # no registry category stated (a "Marketing" section): none to contradict
     expected = expected_value(cookie, field_name, language)
     return normalize(expected or "") != normalize(page or "")
 

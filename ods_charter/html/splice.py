@@ -321,24 +321,31 @@ class Spliced:
 
 
 def assign(registry: Registry, tables: Sequence[CookieTable], language: str) -> list[list[Cookie]]:
-    """Which cookies go in which table. A cookie is never put under another
-    category's heading: a category with no table of its own refuses."""
+    """Which cookies go in which table. A cookie on the page stays in its table
+    unless that table's heading names another category; any other goes to the
+    one table of its category. A cookie is never put under another category's
+    heading: no table (or several) for its category refuses, naming it."""
     categories = [t.category for t in tables]
-    if len(tables) == 1:
-        only = tables[0]
-        if only.category is None or "category" in only.roles:
-            return [list(registry.cookies)]
-    elif None in categories or len(set(categories)) != len(categories):
-        raise PublishError(
-            "the page has several cookie tables without one distinct category heading each "
-            "(nécessaires, statistiques, tiers...): cannot tell which cookie goes where"
-        )
+    where: dict[str, int] = {}
+    for i, table in enumerate(tables):
+        for record in table.records:
+            where.setdefault(record.name, i)
+    titles = words(SECTION_TITLES, language)
     groups: list[list[Cookie]] = [[] for _ in tables]
     homeless: list[str] = []
-    titles = words(SECTION_TITLES, language)
     for cookie in registry.cookies:
-        if cookie.category in categories:
-            groups[categories.index(cookie.category)].append(cookie)
+        here = where.get(cookie.name)
+        own = [i for i, category in enumerate(categories) if category == cookie.category]
+        if here is not None and (
+            categories[here] in {None, cookie.category} or "category" in tables[here].roles
+        ):
+            groups[here].append(cookie)
+        elif len(own) == 1:
+            groups[own[0]].append(cookie)
+        elif len(tables) == 1 and (categories[0] is None or "category" in tables[0].roles):
+            groups[0].append(cookie)  # one table, no heading to contradict
+        elif own:
+            homeless.append(f"{cookie.name}: {len(own)} tables are headed {cookie.category}")
         else:
             homeless.append(
                 f"{cookie.name}: the page has no {cookie.category} section "
@@ -346,7 +353,7 @@ def assign(registry: Registry, tables: Sequence[CookieTable], language: str) -> 
             )
     if homeless:
         raise PublishError(
-            f"[{language}] no table for some cookies' category, nothing changed: "
+            f"[{language}] cannot tell where some cookies go, nothing changed: "
             + "; ".join(homeless)
         )
     return groups
