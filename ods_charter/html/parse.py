@@ -308,7 +308,8 @@ def records_of(
     for row in rows:
         if not any(c.strip() for c in row):
             continue
-        if len(set(row)) == 1 and width > 1 and len(row) >= width:
+        # (count, not set(): hashing every long cell of every row costs more)
+        if width > 1 and len(row) >= width and row.count(row[0]) == len(row):
             # A row spanning every column is a category heading inside the table.
             category = category_of(row[0])
             continue
