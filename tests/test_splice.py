@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ods_charter.diff import compare_page
-from ods_charter.errors import PublishError
-from ods_charter.html.parse import parse_page
+from ods_charter.errors import ParseError, PublishError
+from ods_charter.html.parse import document, parse_page
 from ods_charter.html.splice import apply_changes, locate, splice_registry
 from ods_charter.importer import registry_from_page
 from ods_charter.registry import load_registry
@@ -54,6 +54,15 @@ _DECOYS = [
     "<?pi <table> ?>",
     '<a title="</table>">link</a>',
     "<br>",
+    "</>",
+    "</3 not a tag>",
+    "<!---> <table>",
+    "a < b and c<d",
+    "<svg><style><table><tr><td>s</td></tr></table></style></svg>",
+    "<svg><g><p>breaks out</p></svg>",
+    "<math><mi><textarea></table></textarea></mi></math>",
+    "<!-- unclosed",
+    "<plaintext></table><table>",
 ]
 _CELLS = [
     "plain",
@@ -76,7 +85,8 @@ def tables(draw: st.DrawFn) -> str:
     rows = ["<tr><th>Cookie</th><th>Purpose</th></tr>"]
     for i in range(draw(st.integers(0, 3))):
         a, b = draw(st.sampled_from(_CELLS)), draw(st.sampled_from(_CELLS))
-        rows.append(f"<tr><td>c{i} {a}{end}<td>{b}{end}</tr>")
+        row_end = draw(st.sampled_from(("</tr>", "")))
+        rows.append(f"<tr><td>c{i} {a}{end}<td>{b}{end}{row_end}")
     body = "".join(rows)
     if draw(st.booleans()):
         body = f"<tbody>{body}</tbody>"
@@ -133,7 +143,7 @@ def test_each_span_is_exactly_the_table_an_html5_parser_builds(html: str) -> Non
     located = locate(html)
     oracle_tables = _document_tables(_oracle(html))
     assert [item.span.ordinal for item in located] == list(range(len(oracle_tables)))
-    assert len(parse_page(html).tree.css("table")) == len(oracle_tables)  # lexbor agrees
+    assert len(document(html).css("table")) == len(oracle_tables)  # lexbor agrees
     for item in located:
         span = item.span
         if span.end < 0:  # open to the end of the page: never spliced (publish refuses)
@@ -146,7 +156,10 @@ def test_each_span_is_exactly_the_table_an_html5_parser_builds(html: str) -> Non
 @given(documents())
 def test_publishing_into_a_random_page_changes_only_its_cookie_tables(html: str) -> None:
     registry = REG
-    page = parse_page(html, "random", "fr")
+    try:
+        page = parse_page(html, "random", "fr")
+    except ParseError:
+        return  # no cookie table left to publish into (a comment or plaintext took them)
     cookie_ordinals = {t.index for t in page.tables}
     try:
         spliced = apply_changes(page, registry, "fr", compare_page(registry, page, "fr"))
