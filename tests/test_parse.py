@@ -202,3 +202,12 @@ def test_spans_that_would_expand_a_table_without_bound_are_refused() -> None:
     wide = "<tr>" + '<td rowspan="1000">a</td><td>b</td>' * 100 + "</tr>"
     with pytest.raises(ParseError, match="rowspan/colspan add over 50,000 cells"):
         parse_page(head + wide + "<tr><td>x</td></tr>" * 1000 + "</table>", "wide.html")
+
+
+def test_import_says_which_categories_it_had_to_guess(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "registry.toml"
+    result = cli("import", "--file", PAGES / "prestataire-type.html", "--output", out)
+    assert result.code == 0
+    # "Fonctionnel" names no registry category: written as necessary, and said so.
+    assert "note: sessionid: the page states no registry category" in result.err
+    assert "note: _pk_id*" not in result.err  # "Statistique" was stated
