@@ -46,10 +46,16 @@ def deep_nesting(size: int) -> bytes:
 
 
 def nested_tables(size: int) -> bytes:
+    """Stacks of 200 cookie tables each nested in the previous one's cell
+    (deeper stacks are refused by the nesting cap, see deep nesting)."""
     unit = "<table><tr><th>Cookie</th><th>Purpose</th></tr><tr><td>c</td><td>"
-    depth = min(size // (len(unit) + 25), 4000)
-    inner = unit * depth + "x" + "</td></tr></table>" * depth
-    return (inner + "<p>" + "a" * max(0, size - len(inner))).encode()
+    stack = unit * 200 + "x" + "</td></tr></table>" * 200
+    return (stack * max(1, size // len(stack))).encode()
+
+
+def deep_then_wide(size: int) -> bytes:
+    """Just under the nesting cap, then many tags that each look down the stack."""
+    return ("<div>" * 1000 + "<p>x</p>" * max(1, (size - 5000) // 8)).encode()
 
 
 def empty_cells(size: int) -> bytes:
@@ -75,6 +81,7 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "colspan 1,000 on every row": colspans,
     "deep nesting": deep_nesting,
     "nested tables": nested_tables,
+    "deep, then wide": deep_then_wide,
     "many empty cells": empty_cells,
     "many rows": many_rows,
     "long cells": long_cells,

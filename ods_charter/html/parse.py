@@ -42,7 +42,9 @@ _FAMILY = re.compile(
 _HEADING_MAX = 60  # a longer cell is content, not a column heading
 _GENERIC_NAME = re.compile(r"^(name|names|nom|noms|nombre|nome|naam|bezeichnung)\b")
 _BLOCKS = frozenset(("p", "div", "li", "dt", "dd", "ul", "ol"))
-_HIDDEN = frozenset(("script", "style", "template", "-comment"))
+# A nested table is a table of its own, not its cell's text (and reading it
+# into every cell around it would make nested tables quadratic).
+_HIDDEN = frozenset(("script", "style", "template", "-comment", "table"))
 _SECTIONS = frozenset(("thead", "tbody", "tfoot"))
 _CELLS = frozenset(("td", "th"))
 
@@ -278,7 +280,7 @@ def section_category(table: LexborNode) -> tuple[bool, str | None]:
         if child.tag == "caption":
             return True, category_of(child.text())
     node: LexborNode | None = table
-    while node is not None and node.tag not in {"body", "html"}:
+    while node is not None and node.tag not in {"body", "html", "td", "th"}:
         sibling = node.prev
         while sibling is not None:
             if sibling.tag == "table":
@@ -353,8 +355,8 @@ def document(html: str | bytes) -> LexborHTMLParser:
     if not data.strip(b" \t\n\r\f\x00"):
         raise ParseError("the page is empty")
     if data.count(b"<") > MAX_DEPTH and _too_deep(data):
-        # Tree construction checks scopes down the stack of open elements: on
-        # tens of thousands of levels that takes seconds to minutes.
+        # Tree construction checks scopes down the stack of open elements: the
+        # deeper the stack, the longer each later tag takes.
         raise ParseError(
             f"the page nests elements too deeply (over {MAX_DEPTH:,} levels) to be read safely"
         )
@@ -393,7 +395,7 @@ def _codec(data: bytes) -> str:
     return "utf-8" if name.startswith("utf-16") else name
 
 
-MAX_DEPTH = 4096
+MAX_DEPTH = 1024  # Chromium stops nesting at 512; real charter pages at a few dozen
 # Elements that add no level: void ones, and those a later tag closes implicitly.
 _FLAT = (
     b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
@@ -405,28 +407,43 @@ _TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 
 def _too_deep(data: bytes) -> bool:
     """A quick upper estimate of the nesting depth exceeds :data:`MAX_DEPTH`
-    (bytes, not text: the scan is several times faster)."""
+    (bytes, not text: the scan is several times faster). A table counts four
+    levels: its section, row and cell are open inside it."""
     depth = 0
     for closing, name in _TAG.findall(data):
         if name in _FLAT_NAMES or (not name.islower() and name.lower() in _FLAT_NAMES):
             continue
+        step = 4 if name.lower() == b"table" else 1
         if closing:
-            depth = depth - 1 if depth else 0
+            depth = max(0, depth - step)
         else:
-            depth += 1
+            depth += step
             if depth > MAX_DEPTH:
                 return True
     return False
 
 
-def _language(node: LexborNode) -> str | None:
+def _language(node: LexborNode, known: dict[int, str | None]) -> str | None:
+    """The ``lang`` of the nearest element around ``node`` that has one;
+    ``known`` remembers the answer for every element passed (nested tables
+    share their ancestors: each is walked once)."""
+    passed: list[int] = []
     current: LexborNode | None = node
+    found: str | None = None
     while current is not None:
+        key = current.mem_id
+        if key in known:
+            found = known[key]
+            break
+        passed.append(key)
         attrs = current.attributes
         if attrs and attrs.get("lang"):
-            return str(attrs["lang"]).strip() or None
+            found = str(attrs["lang"]).strip() or None
+            break
         current = current.parent
-    return None
+    for key in passed:
+        known[key] = found
+    return found
 
 
 def _transposed(table: LexborNode) -> list[list[str]] | None:
@@ -508,7 +525,8 @@ def cookie_tables(tree: LexborHTMLParser) -> tuple[list[CookieTable], list[list[
 def _assign_languages(tables: list[CookieTable]) -> None:
     """Each table's language: from ``lang`` attributes, or from its headings'
     words when the tables are in several languages that no attribute tells."""
-    by_attr = [_language(t.element) for t in tables]
+    known: dict[int, str | None] = {}
+    by_attr = [_language(t.element, known) for t in tables]
     by_words = [language_of_headings(t.headings) for t in tables]
     if len(set(by_attr)) < 2 and None not in by_words and len(set(by_words)) > 1:
         chosen: list[str | None] = list(by_words)
