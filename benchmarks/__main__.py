@@ -1,7 +1,7 @@
 """Run every benchmark and print figures with ratios against named baselines.
 
 python3 dev.py bench            # all
-python3 dev.py bench parse      # one: parse | shapes | cli | fleet
+python3 dev.py bench parse      # one: parse | shapes | cli | fleet | tls
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ SUITES = {
     "shapes": "parse_shapes",
     "cli": "cli_startup",
     "fleet": "fleet",
+    "tls": "tls",
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ods_charter.encoding import decode_html, sniff
 from ods_charter.errors import ParseError
 from ods_charter.html.vocabulary import category_of, language_of_headings, role_of, storage_of
 from ods_charter.text import fold, normalize
@@ -347,8 +348,8 @@ def records_of(
 
 def document(html: str | bytes) -> LexborHTMLParser:
     """Parse HTML (a whole page or a fragment) as a browser does."""
-    if isinstance(html, bytes) and _codec(html) != "utf-8":
-        html = decode(html)
+    if isinstance(html, bytes) and sniff(html)[0] != "utf-8":
+        html = decode_html(html)
     data = html.encode("utf-8", errors="replace") if isinstance(html, str) else html
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
@@ -364,35 +365,9 @@ def document(html: str | bytes) -> LexborHTMLParser:
 
 
 def decode(data: bytes) -> str:
-    """Page bytes as text, in the encoding they declare (UTF-8 by default; a
-    BOM dropped), undecodable bytes replaced."""
-    codec = _codec(data)
-    return data.decode("utf-8-sig" if codec == "utf-8" else codec, errors="replace")
-
-
-_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([a-z0-9_:.+-]+)", re.I)
-# The HTML standard reads all of these as windows-1252.
-_WINDOWS_1252 = {"latin1", "l1", "iso-8859-1", "iso8859-1", "cp1252", "windows-1252", "ascii"}
-
-
-def _codec(data: bytes) -> str:
-    """The encoding a browser reads ``data`` in: a byte order mark, then a
-    ``<meta>`` charset in the first 1024 bytes, then UTF-8."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    meta = _META_CHARSET.search(data[:1024])
-    if meta is None:
-        return "utf-8"
-    label = meta.group(1).decode("ascii").lower()
-    if label in _WINDOWS_1252 or label == "us-ascii":
-        return "cp1252"
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return "utf-8"  # an unknown label is ignored, as browsers do
-    return "utf-8" if name.startswith("utf-16") else name
+    """Page bytes as text, in the encoding they declare (BOM, then ``<meta>``;
+    UTF-8 by default), undecodable bytes replaced."""
+    return decode_html(data)
 
 
 MAX_DEPTH = 1024  # Chromium stops nesting at 512; real charter pages at a few dozen
