@@ -370,7 +370,7 @@ def decode(data: bytes) -> str:
     return decode_html(data)
 
 
-MAX_DEPTH = 1024  # Chromium stops nesting at 512; real charter pages at a few dozen
+MAX_DEPTH = 512  # where Chromium stops nesting too; real charter pages nest a few dozen
 # Elements that add no level: void ones, and those a later tag closes implicitly.
 _FLAT = (
     b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
@@ -502,7 +502,7 @@ def _assign_languages(tables: list[CookieTable]) -> None:
     words when the tables are in several languages that no attribute tells."""
     known: dict[int, str | None] = {}
     by_attr = [_language(t.element, known) for t in tables]
-    by_words = [language_of_headings(t.headings) for t in tables]
+    by_words = [language_of_headings(tuple(t.headings)) for t in tables]
     if len(set(by_attr)) < 2 and None not in by_words and len(set(by_words)) > 1:
         chosen: list[str | None] = list(by_words)
     else:

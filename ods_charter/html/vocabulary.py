@@ -9,6 +9,7 @@ case, accents and punctuation gone.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ods_charter.text import fold
 
@@ -73,6 +74,7 @@ _ROLE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)  # the same few headings recur on every table
 def role_of(heading: str) -> str | None:
     """What a column heading means (``name``, ``provider``...), or None."""
     key = fold(heading)
@@ -123,6 +125,7 @@ _CATEGORY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def category_of(text: str) -> str | None:
     """The registry category a section title or cell names, when it is unambiguous."""
     key = fold(text)
@@ -144,6 +147,7 @@ _STORAGE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def storage_of(text: str) -> str | None:
     """``cookie``, ``localStorage`` or ``sessionStorage`` when ``text`` names one."""
     key = fold(text)
@@ -167,7 +171,8 @@ _LANGUAGE_WORDS: dict[str, re.Pattern[str]] = {
 }
 
 
-def language_of_headings(headings: list[str]) -> str | None:
+@lru_cache(maxsize=1024)
+def language_of_headings(headings: tuple[str, ...]) -> str | None:
     """The one language whose words the headings use most, or None on a tie."""
     key = " ".join(fold(h) for h in headings)
     scores = {lang: len(rule.findall(key)) for lang, rule in _LANGUAGE_WORDS.items()}
