@@ -377,7 +377,7 @@ _FLAT = (
     b"option optgroup thead tbody tfoot colgroup caption rb rt rtc rp html head body"
 )
 _FLAT_NAMES = frozenset(_FLAT.split())
-_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_TAG = re.compile(rb"<(/?[a-zA-Z][a-zA-Z0-9]*)")  # one group: no tuple per tag
 
 
 def _too_deep(data: bytes) -> bool:
@@ -385,7 +385,9 @@ def _too_deep(data: bytes) -> bool:
     (bytes, not text: the scan is several times faster). A table counts four
     levels: its section, row and cell are open inside it."""
     depth = 0
-    for closing, name in _TAG.findall(data):
+    for tag in _TAG.findall(data):
+        closing = tag[0] == 0x2F  # "/"
+        name = tag[1:] if closing else tag
         if name in _FLAT_NAMES or (not name.islower() and name.lower() in _FLAT_NAMES):
             continue
         step = 4 if name.lower() == b"table" else 1
