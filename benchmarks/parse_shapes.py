@@ -46,10 +46,10 @@ def deep_nesting(size: int) -> bytes:
 
 
 def nested_tables(size: int) -> bytes:
-    """Stacks of 200 cookie tables each nested in the previous one's cell
+    """Stacks of 100 cookie tables each nested in the previous one's cell
     (deeper stacks are refused by the nesting cap, see deep nesting)."""
     unit = "<table><tr><th>Cookie</th><th>Purpose</th></tr><tr><td>c</td><td>"
-    stack = unit * 200 + "x" + "</td></tr></table>" * 200
+    stack = unit * 100 + "x" + "</td></tr></table>" * 100
     return (stack * max(1, size // len(stack))).encode()
 
 
