@@ -12,17 +12,17 @@ import unicodedata
 
 def normalize(text: str) -> str:
     """NFC-compose and collapse every whitespace run to one space, trimmed."""
-    if not text.isascii():
-        if not unicodedata.is_normalized("NFC", text):  # the quick check is cheap
-            text = unicodedata.normalize("NFC", text)
-        if "\u200b" in text or "\ufeff" in text:  # zero-width: not spaces to str.split()
-            text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)  # (the quick check is cheap)
     text = text.strip()
     # Usually there is nothing to collapse: every whitespace character but the
-    # space is unprintable (categories Cc, Zs, Zl, Zp), so two C scans tell,
-    # for far less than splitting and joining a long cell.
+    # space is unprintable (categories Cc, Zs, Zl, Zp), and so are the
+    # zero-width ones (Cf), so two C scans tell, for far less than splitting
+    # and joining a long cell.
     if text.isprintable() and "  " not in text:
         return text
+    if "\u200b" in text or "\ufeff" in text:  # zero-width: not spaces to str.split()
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
     return " ".join(text.split())
 
 
