@@ -308,6 +308,10 @@ def records_of(
     rows: list[list[str]], roles: list[str | None], category: str | None
 ) -> Iterator[CookieRecord]:
     width = len(roles)
+    columns: dict[str, int] = {}  # each role's first column
+    for i, role in enumerate(roles):
+        if role:
+            columns.setdefault(role, i)
     for row in rows:
         if not any(c.strip() for c in row):
             continue
@@ -316,13 +320,9 @@ def records_of(
             # A row spanning every column is a category heading inside the table.
             category = category_of(row[0])
             continue
-        values: dict[str, str] = {}
-        raw_name = ""
-        for role, raw in zip(roles, row, strict=False):
-            if role and role not in values:
-                values[role] = normalize(raw)
-                if role == "name":
-                    raw_name = raw
+        size = len(row)
+        values = {role: normalize(row[i]) for role, i in columns.items() if i < size}
+        raw_name = row[columns["name"]] if columns.get("name", size) < size else ""
         stated = values.get("category")
         storage = storage_of(values["storage"]) if values.get("storage") else None
         cat = category
@@ -353,15 +353,18 @@ def document(html: str | bytes) -> LexborHTMLParser:
     data = html.encode("utf-8", errors="replace") if isinstance(html, str) else html
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
-    if not data.strip(b" \t\n\r\f\x00"):
+    if _CONTENT.search(data) is None:  # (not strip(): that copies the page)
         raise ParseError("the page is empty")
-    if data.count(b"<") > MAX_DEPTH and _too_deep(data):
+    if _too_deep(data):
         # Tree construction checks scopes down the stack of open elements: the
         # deeper the stack, the longer each later tag takes.
         raise ParseError(
             f"the page nests elements too deeply (over {MAX_DEPTH:,} levels) to be read safely"
         )
     return LexborHTMLParser(data)
+
+
+_CONTENT = re.compile(rb"[^ \t\n\r\f\x00]")
 
 
 def decode(data: bytes) -> str:
