@@ -215,3 +215,17 @@ def test_a_new_table_is_written_in_the_page_language_and_reads_back(language: st
         assert cookie.lifetime_days is None or same_lifetime(
             cookie.lifetime_days, record.lifetime or ""
         )
+
+
+def test_validate_and_lint_report_braces_in_registry_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import write_config
+
+    config = write_config(tmp_path / "config", "https://portal.example.org")
+    registry = config.parent / "registry.toml"
+    text = registry.read_text(encoding="utf-8")
+    first = text.index('purpose.fr = "') + len('purpose.fr = "')
+    registry.write_text(text[:first] + "{{ 7 * 7 }} " + text[first:], encoding="utf-8")
+    validated = cli("validate", "--config", config)
+    assert validated.code == 0 and "purpose.fr holds '{{' or '}}'" in validated.err
+    linted = cli("lint", "--config", config)
+    assert linted.code == 1 and "[template-braces]" in linted.out
