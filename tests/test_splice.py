@@ -241,3 +241,16 @@ def test_every_world_shape_can_be_brought_into_sync(path: Path) -> None:
         again = parse_page(spliced.html, path.stem, lang)
         assert compare_page(registry, again, language).in_sync, (path.stem, lang)
         assert spliced.html.count("A purpose the page lacks") >= 1
+
+
+def test_a_bilingual_page_is_published_one_language_at_a_time() -> None:
+    page_path = STAR_PAGE.parent.parent / "world" / "bilingual-fr-nl-lang-attributes.html"
+    html = page_path.read_text(encoding="utf-8")
+    page = parse_page(html, "bilingual", "nl")
+    registry = registry_from_page(page, "nl")
+    first = replace(registry.cookies[0], purpose={"nl": "Een nieuw doel"})
+    registry = replace(registry, cookies=(first, *registry.cookies[1:]))
+    spliced = apply_changes(page, registry, "nl", compare_page(registry, page, "nl"))
+    assert spliced.page is not None and compare_page(registry, spliced.page, "nl").in_sync
+    french = [r.as_dict() for r in parse_page(html, "bilingual", "fr").records]
+    assert [r.as_dict() for r in parse_page(spliced.html, "after", "fr").records] == french

@@ -406,14 +406,16 @@ def apply_changes(
     if not replacements:
         return Spliced(text, [])
     result = replace_spans(text, replacements)
-    return Spliced(result, [], verify(page, result, sorted(s.ordinal for s in replacements)))
+    replaced = sorted(s.ordinal for s in replacements)
+    return Spliced(result, [], verify(page, result, replaced, language))
 
 
-def verify(page: ParsedPage, result: str, replaced: Sequence[int]) -> ParsedPage:
-    """``result`` read back; PublishError unless its tree equals the page's with
-    the tables at ``replaced`` ordinals (and only those) swapped."""
+def verify(page: ParsedPage, result: str, replaced: Sequence[int], language: str) -> ParsedPage:
+    """``result`` read back (its tables in ``language``); PublishError unless its
+    tree equals the page's with the tables at ``replaced`` ordinals (and only
+    those) swapped."""
     try:
-        after = parse_page(result)
+        after = parse_page(result, "the rewritten page", language)
     except ParseError as exc:
         raise PublishError(f"the rewritten page would not read back: {exc}") from None
     marker = f"ods-charter-{secrets.token_hex(8)}"
