@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ods_charter.consent import STATE_LABELS
 from ods_charter.diff import CheckResult
-from ods_charter.parse import CookieRecord
+from ods_charter.html.parse import CookieRecord
 from ods_charter.registry import Cookie, Registry
 from ods_charter.scan import Finding, ScanResult, SeenCookie
 
