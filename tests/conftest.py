@@ -4,6 +4,7 @@ and a way to run the real CLI in-process and read what a user would see."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 
 from ods_charter.cli import main
 from ods_charter.simulator import Simulator
+from ods_charter.simulator.server import exchange_observers
+
+from .contract import problems
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -20,6 +24,35 @@ STAR_PAGE = PAGES / "star-charte-cookies.html"
 REGISTRY = ROOT / "config" / "registry.toml"
 API_KEY = "sim-rw-key-7f3a9c2e5b"
 READ_ONLY_KEY = "sim-ro-key-1d8e4f6a0c"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "off_contract: the test sends requests that break the API contract on purpose; "
+        "only the simulator's answers are held to it",
+    )
+
+
+@pytest.fixture(autouse=True)
+def api_contract(request: pytest.FixtureRequest) -> Iterator[list[dict[str, object]]]:
+    """Hold every API exchange of the test to the OpenAPI contract, at teardown."""
+    seen: list[dict[str, object]] = []
+    lock = threading.Lock()
+
+    def observe(exchange: dict[str, object]) -> None:
+        with lock:
+            seen.append(exchange)
+
+    exchange_observers.append(observe)
+    yield seen
+    exchange_observers.remove(observe)
+    check_request = request.node.get_closest_marker("off_contract") is None
+    found = [p for exchange in seen for p in problems(exchange, check_request=check_request)]
+    if found:
+        pytest.fail(
+            f"{len(found)} API exchange problem(s) against the contract:\n" + "\n".join(found[:10])
+        )
 
 
 @dataclass

@@ -18,6 +18,11 @@ class Faults:
     truncate: int = 0  # the next N answers stop halfway through the body
     lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    # The next PUT stores this field altered, not as sent ("html", "css", "title", ...).
+    corrupt_put: str | None = None
+    # Someone else's edit lands while the next PUT of "slug" is in flight:
+    # "before" it is applied (then overwritten) or "after" (before the answer).
+    edit_during_put: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -31,6 +36,8 @@ class Faults:
             "truncate",
             "lose_put_response",
             "concurrent_edit",
+            "corrupt_put",
+            "edit_during_put",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -39,11 +46,19 @@ class Faults:
             for key, value in spec.items():
                 setattr(self, key, None if value is None and key == "retry_after" else value)
 
+    def pop(self, name: str) -> Any:
+        """Take a one-shot fault: its value, then disarmed."""
+        with self.lock:
+            value = getattr(self, name)
+            setattr(self, name, None)
+            return value
+
     def clear(self) -> None:
         with self.lock:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
+            self.corrupt_put, self.edit_during_put = None, None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -43,6 +43,22 @@ _READ_ONLY = {
     "created_by",
     "updated_by",
 }
+# Called with every API exchange of every simulator in this process (method,
+# path, query and headers with the key masked, body, status, answer): a test
+# session uses it to hold every exchange to the official contract.
+exchange_observers: list[Callable[[dict[str, Any]], None]] = []
+# What the corrupt_put fault does to each field it may alter after a PUT.
+_CORRUPT: dict[str, Callable[[dict[str, Any]], None]] = {
+    "html": lambda p: p["content"]["html"].update(
+        {k: v + "<!-- stored differently -->" for k, v in p["content"]["html"].items()}
+    ),
+    "css": lambda p: p["content"].update(css={}),
+    "title": lambda p: p.update(title={}),
+    "description": lambda p: p.update(description=""),
+    "template": lambda p: p.update(template="other.html"),
+    "tags": lambda p: p.update(tags=[]),
+    "is_restricted": lambda p: p.update(is_restricted=not p["is_restricted"]),
+}
 CSRF_MAX_AGE = 31_449_600  # Django's CSRF_COOKIE_AGE: one year in seconds
 LANGUAGE_MAX_AGE = 31_536_000
 
@@ -70,7 +86,9 @@ def _strings_by_language(value: Any) -> bool:
 def validate_update(body: Any) -> dict[str, Any]:
     """The writable fields of a PUT body; ApiError 400 with ``detail`` otherwise."""
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+        # The contract's only 400 for a PUT is a validation error with its detail.
+        detail = {"non_field_errors": ["Expected a JSON object."]}
+        raise ApiError(400, "validation_error", "Invalid input", detail)
     errors: dict[str, list[str]] = {}
     content = body.get("content")
     if content is None:
@@ -104,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "nginx"
     sys_version = ""
+    # One request's body and answer, kept for the exchange observers.
+    _request_body = b""
+    _answer: tuple[int | None, str, bytes] = (None, "", b"")
 
     # -- plumbing -------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -117,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
         truncate = not self.path.startswith(ADMIN) and self.server.faults.take("truncate")
+        self._answer = (status, content_type, body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -144,28 +166,46 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "bad_request", "Invalid Content-Length.")
         if int(length) > MAX_BODY:
             raise ApiError(413, "payload_too_large", f"The body is over {MAX_BODY} bytes.")
-        return self.rfile.read(int(length))
+        self._request_body = self.rfile.read(int(length))
+        return self._request_body
 
-    def _log(self) -> None:
+    def _masked(self) -> dict[str, Any]:
+        """The request as logged: the key masked in the query and the headers."""
         parts = urlsplit(self.path)
         query = [(k, "********" if k == "apikey" else v) for k, v in parse_qsl(parts.query)]
         headers = {
             k: ("apikey ********" if k.lower() == "authorization" else v)
             for k, v in self.headers.items()
         }
-        entry = {
+        return {
             "method": self.command,
             "path": parts.path,
             "query": urlencode(query),
             "headers": headers,
-            "time": time.time(),
         }
+
+    def _log(self) -> None:
+        entry = {**self._masked(), "time": time.time()}
         with self.server.log_lock:
             self.server.request_log.append(entry)
+
+    def _record_exchange(self) -> None:
+        status, content_type, answer = self._answer
+        exchange = {
+            **self._masked(),
+            "body": self._request_body,
+            "status": status,  # None: the connection was dropped, no answer
+            "content_type": content_type,
+            "answer": answer,
+            "base_url": f"http://{self.headers.get('Host', 'localhost')}",
+        }
+        for observe in list(exchange_observers):
+            observe(exchange)
 
     # -- dispatch -------------------------------------------------------
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path
+        self._request_body, self._answer = b"", (None, "", b"")  # a kept-alive connection
         try:
             if path.startswith(ADMIN):
                 self._admin(path[len(ADMIN) :])
@@ -199,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the simulator must answer JSON, never a stack trace
             err = ApiError(500, "internal_error", "A server error occurred.")
             self._json(500, err.body())
+        finally:
+            if path.startswith(API[:-1]) and exchange_observers:
+                self._record_exchange()
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
@@ -240,12 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "not_found", "Not found.")
             ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
             if ctype != "application/json":
-                raise ApiError(400, "bad_request", "Expected Content-Type: application/json.")
+                raise ApiError(
+                    415, "unsupported_media_type", "Expected Content-Type: application/json."
+                )
             raw = self._read_body()
             try:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "bad_request", "The body is not valid JSON.") from None
+                detail = {"non_field_errors": ["The body is not valid JSON."]}
+                raise ApiError(400, "validation_error", "Invalid input", detail) from None
             changes = validate_update(body)
             if store.page(slug)["is_archived"]:  # type: ignore[index]
                 raise ApiError(
@@ -254,7 +300,23 @@ class _Handler(BaseHTTPRequestHandler):
                     "An archived page can't be edited.",
                     {"is_archived": ["Unarchive the page first."]},
                 )
-            updated = store.update_page(slug, changes, user)
+            faults = self.server.faults
+            during = faults.edit_during_put
+            if during and during.get("slug") == slug:
+                faults.pop("edit_during_put")
+            else:
+                during = None
+            if during and during.get("when") == "before":
+                self._edit_as_someone_else(slug, during)
+            updated = store.update_page(slug, changes, user, replace=not self.server.lenient_put)
+            corrupt = faults.pop("corrupt_put")
+            if corrupt:
+                stored = store.page(slug)
+                assert stored is not None
+                _CORRUPT[corrupt](stored)
+                store.put_raw_page(stored)
+            if during and during.get("when") != "before":
+                self._edit_as_someone_else(slug, during)
             if self.server.faults.take("lose_put_response"):
                 self._drop()
                 return
@@ -300,11 +362,16 @@ class _Handler(BaseHTTPRequestHandler):
             if edit["after_reads"] > 0:
                 return
             faults.concurrent_edit = None
+        self._edit_as_someone_else(slug, edit)
+
+    def _edit_as_someone_else(self, slug: str, edit: dict[str, Any]) -> None:
+        """Another editor saves the page in the back office: every field kept."""
         page = self.server.store.page(slug)
         assert page is not None
         note = edit.get("html", "<p>Modifié par quelqu'un d'autre.</p>")
-        html = {lang: text + note for lang, text in page["content"]["html"].items()}
-        self.server.store.update_page(slug, {"content": {"html": html}}, "someone.else")
+        body = {k: page[k] for k in _WRITABLE}
+        body["content"]["html"] = {k: v + note for k, v in page["content"]["html"].items()}
+        self.server.store.update_page(slug, body, "someone.else")
 
     # -- public pages ---------------------------------------------------
     def _cookies(self, language: str | None) -> list[tuple[str, str]]:
@@ -446,6 +513,7 @@ class _Server(ThreadingHTTPServer):
     log_lock: threading.Lock
     extra_cookies: list[str]
     secure_cookies: bool
+    lenient_put: bool
 
 
 class Simulator:
@@ -461,7 +529,10 @@ class Simulator:
         read_only_key: str | None = None,
         state: dict[str, Any] | None = None,
         secure_cookies: bool = False,
+        lenient_put: bool = False,
     ) -> None:
+        """``lenient_put`` keeps the writable fields a PUT leaves out, where the
+        official contract (the default) resets them: for trying out old clients."""
         self._tmp = None if state_dir else tempfile.mkdtemp(prefix="ods-sim-")
         self.state_dir = Path(state_dir or self._tmp or ".")
         self.host, self.port = host, port
@@ -473,6 +544,7 @@ class Simulator:
         self._keys = keys
         self._initial = state
         self._secure = secure_cookies
+        self._lenient_put = lenient_put
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -513,6 +585,7 @@ class Simulator:
         server.log_lock = threading.Lock()
         server.extra_cookies = []
         server.secure_cookies = self._secure
+        server.lenient_put = self._lenient_put
         self._server = server
         # A short poll interval makes stop() quick: tests start one per test.
         self._thread = threading.Thread(

@@ -18,6 +18,15 @@ from typing import Any
 
 DATA = resources.files("ods_charter") / "data"
 CHARTER_SLUG = "charte-cookies"
+# What a writable field becomes when a PUT leaves it out (content is required).
+WRITABLE_DEFAULTS: dict[str, Any] = {
+    "title": {},
+    "description": "",
+    "template": "custom.html",
+    "tags": [],
+    "is_restricted": False,
+    "is_archived": False,
+}
 
 
 def data_text(name: str) -> str:
@@ -127,15 +136,25 @@ class StateStore:
             page = self.data["pages"].get(slug)
             return copy.deepcopy(page) if page is not None else None
 
-    def update_page(self, slug: str, changes: dict[str, Any], username: str) -> dict[str, Any]:
-        """Apply writable fields, stamp the edit, record it, persist; return the page."""
+    def update_page(
+        self, slug: str, changes: dict[str, Any], username: str, *, replace: bool = True
+    ) -> dict[str, Any]:
+        """Apply a PUT's writable fields, stamp the edit, record it, persist.
+
+        ``replace`` follows the contract: a PUT replaces the page with what it is
+        given, so a writable field left out goes back to its default. With
+        ``replace=False`` (the lenient switch) fields left out are kept.
+        """
         with self.lock:
             page = self.data["pages"][slug]
-            content = changes.pop("content", None)
-            if content is not None:
-                for kind in ("html", "css"):
-                    if kind in content:
-                        page["content"][kind] = content[kind]
+            changes = copy.deepcopy(changes)
+            content = changes.pop("content", None) or {}
+            if replace:
+                page.update(copy.deepcopy(WRITABLE_DEFAULTS))
+                page["content"] = {"html": {}, "css": {}}
+            for kind in ("html", "css"):
+                if kind in content:
+                    page["content"][kind] = content[kind]
             page.update(changes)
             page["updated_at"] = now_iso(page["updated_at"])
             page["updated_by"] = {"username": username}
