@@ -38,8 +38,13 @@ def file_part(text: str) -> str:
 
 
 def host_of(portal: str) -> str:
-    """The host (and port) of a portal's base URL, as written in names and checks."""
+    """The host (and port) of a portal's base URL, as compared between runs."""
     return urlsplit(portal).netloc.lower() or portal
+
+
+def page_file_part(portal: str, slug: str) -> str:
+    """``<host>_<port>-<slug>``, safe as a file name, for backups and locks."""
+    return f"{file_part(host_of(portal).replace(':', '_'))}-{file_part(slug)}"
 
 
 def private_dir(path: Path) -> Path:
@@ -54,7 +59,7 @@ def write_backup(
 ) -> Path:
     """One private file (0600) per write: the page as read, and what will be sent."""
     now = datetime.now(UTC)
-    name = f"{file_part(host_of(portal))}-{file_part(slug)}-{now:%Y%m%dT%H%M%S%fZ}.json"
+    name = f"{page_file_part(portal, slug)}-{now:%Y%m%dT%H%M%S%fZ}.json"
     path = private_dir(backup_dir) / name
     data = {
         "format": BACKUP_FORMAT,

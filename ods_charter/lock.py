@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ods_charter.backup import file_part, host_of, private_dir
+from ods_charter.backup import page_file_part, private_dir
 from ods_charter.errors import PublishError
 
 DEFAULT_LOCK_DIR = Path(".ods-charter") / "locks"
@@ -26,7 +26,7 @@ def page_lock(
     portal: str, slug: str, *, lock_dir: Path = DEFAULT_LOCK_DIR, wait: float = DEFAULT_LOCK_WAIT
 ) -> Iterator[Path]:
     """Hold the page's lock, waiting at most ``wait`` seconds for another run."""
-    path = private_dir(lock_dir) / f"{file_part(host_of(portal))}-{file_part(slug)}.lock"
+    path = private_dir(lock_dir) / f"{page_file_part(portal, slug)}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait

@@ -36,7 +36,7 @@ def _by_language(value: Any, where: str) -> str | None:
     if not isinstance(value, dict):
         return f"{where}: expected an object of strings per language, got {_kind(value)}"
     for lang, text in value.items():
-        problem = _text(lang, f"{where} (a language code)") or _text(text, f"{where}.{lang}")
+        problem = _text(lang, f"{where} (a language code)") or _text(text, f"{where}[{lang!r}]")
         if problem:
             return problem
     return None
@@ -49,7 +49,9 @@ def _strings(value: Any, where: str) -> str | None:
 
 
 def _flag(value: Any, where: str) -> str | None:
-    return None if isinstance(value, bool) else f"{where}: expected true or false, got {_kind(value)}"
+    if isinstance(value, bool):
+        return None
+    return f"{where}: expected true or false, got {_kind(value)}"
 
 
 def _user(value: Any, where: str) -> str | None:

@@ -98,12 +98,15 @@ def test_backup_is_private_and_written_before_the_write(cli, project: Path, sim:
     before = _page(sim)
     backups = project.parent.parent / "bk"
     assert cli("publish", "--config", project, "--yes", "--backup-dir", backups).code == 0
-    files = list(backups.glob("charte-cookies-*.json"))
-    assert len(files) == 1
+    files = list(backups.iterdir())
+    host = sim.base_url.removeprefix("http://").replace(":", "_")  # 127.0.0.1_PORT
+    assert [f.name.startswith(f"{host}-charte-cookies-") for f in files] == [True]
+    assert stat.S_IMODE(os.stat(backups).st_mode) == 0o700  # created private
     assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
     assert json.loads(files[0].read_text())["page"] == before
     audit = (project.parent.parent / ".ods-charter" / "audit.jsonl").read_text().splitlines()
-    entry = json.loads(audit[-1])
+    started, entry = (json.loads(line) for line in audit)
+    assert started["event"] == "started" and started["id"] == entry["id"]
     assert entry["result"] == "ok" and entry["backup"] == str(files[0])
     assert entry["cookies"]["fr"]["changed"] == ["django_language"]
 

@@ -23,6 +23,7 @@ class Faults:
     # Someone else's edit lands while the next PUT of "slug" is in flight:
     # "before" it is applied (then overwritten) or "after" (before the answer).
     edit_during_put: dict[str, Any] | None = None
+    put_answer_delay: float | None = None  # the next PUT is applied, then answers this late
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -38,6 +39,7 @@ class Faults:
             "concurrent_edit",
             "corrupt_put",
             "edit_during_put",
+            "put_answer_delay",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -58,7 +60,7 @@ class Faults:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
-            self.corrupt_put, self.edit_during_put = None, None
+            self.corrupt_put, self.edit_during_put, self.put_answer_delay = None, None, None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

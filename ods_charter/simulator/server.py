@@ -317,6 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
                 store.put_raw_page(stored)
             if during and during.get("when") != "before":
                 self._edit_as_someone_else(slug, during)
+            time.sleep(faults.pop("put_answer_delay") or 0)
             if self.server.faults.take("lose_put_response"):
                 self._drop()
                 return
