@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ods_charter.errors import ConfigError
 from ods_charter.page import page_problem
 from ods_charter.registry import atomic_write
+from ods_charter.userfile import read_capped
 
 BACKUP_FORMAT = 1
 MAX_BACKUP_BYTES = 64_000_000  # a page is capped at 20 MB; the backup holds two copies
@@ -81,11 +82,7 @@ def read_backup(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: not a regular file, so not a backup")
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BACKUP_BYTES + 1)
-        if len(raw) > MAX_BACKUP_BYTES:
-            raise ConfigError(f"{path}: over {MAX_BACKUP_BYTES:,} bytes, not a backup")
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(read_capped(path, MAX_BACKUP_BYTES).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable backup ({exc})") from None
     what = f"{path}: not an ods-charter backup"

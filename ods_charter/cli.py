@@ -445,7 +445,7 @@ def rollback(
 @app.command()
 def simulator(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (0 = any free port).", min=0, max=65535)] = 8000,
     state: Annotated[Path, typer.Option("--state", help="State directory.")] = Path(
         ".ods-charter/simulator"
     ),

@@ -24,6 +24,8 @@ class Faults:
     # "before" it is applied (then overwritten) or "after" (before the answer).
     edit_during_put: dict[str, Any] | None = None
     put_answer_delay: float | None = None  # the next PUT is applied, then answers this late
+    # The next PUT is applied, then answered with {"status", "body"} (a proxy's 502, ...).
+    put_answer: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -40,6 +42,7 @@ class Faults:
             "corrupt_put",
             "edit_during_put",
             "put_answer_delay",
+            "put_answer",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -61,6 +64,7 @@ class Faults:
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
             self.corrupt_put, self.edit_during_put, self.put_answer_delay = None, None, None
+            self.put_answer = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -125,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
     # One request's body and answer, kept for the exchange observers.
     _request_body = b""
     _answer: tuple[int | None, str, bytes] = (None, "", b"")
+    _faulty = False
 
     # -- plumbing -------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -153,7 +154,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> None:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        try:
+            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate a test stored: send it as JSON escapes
+            body = json.dumps(data).encode("ascii")
         self._send(status, body, "application/json", headers)
 
     def _drop(self) -> None:
@@ -195,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
             **self._masked(),
             "body": self._request_body,
             "status": status,  # None: the connection was dropped, no answer
+            "faulty": self._faulty,  # an answer a fault made up on purpose
             "content_type": content_type,
             "answer": answer,
             "base_url": f"http://{self.headers.get('Host', 'localhost')}",
@@ -205,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- dispatch -------------------------------------------------------
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path
-        self._request_body, self._answer = b"", (None, "", b"")  # a kept-alive connection
+        # A kept-alive connection reuses the handler: start each request afresh.
+        self._request_body, self._answer, self._faulty = b"", (None, "", b""), False
         try:
             if path.startswith(ADMIN):
                 self._admin(path[len(ADMIN) :])
@@ -318,6 +324,12 @@ class _Handler(BaseHTTPRequestHandler):
             if during and during.get("when") != "before":
                 self._edit_as_someone_else(slug, during)
             time.sleep(faults.pop("put_answer_delay") or 0)
+            answer = faults.pop("put_answer")
+            if answer:
+                self._faulty = True  # not the simulator's own answer: off the contract
+                raw = answer.get("body", "")
+                self._send(answer.get("status", 502), raw.encode("utf-8"), "application/json")
+                return
             if self.server.faults.take("lose_put_response"):
                 self._drop()
                 return
