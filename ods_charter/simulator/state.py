@@ -115,8 +115,14 @@ class StateStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state.", suffix=".tmp")
             try:
+                text = json.dumps(self.data, ensure_ascii=False, indent=1)
+                if not text.isascii():
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:  # a lone surrogate a test stored
+                        text = json.dumps(self.data, indent=1)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(self.data, handle, ensure_ascii=False, indent=1)
+                    handle.write(text)
                 os.replace(tmp, self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
