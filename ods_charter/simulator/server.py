@@ -126,6 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
     _request_body = b""
     _answer: tuple[int | None, str, bytes] = (None, "", b"")
     _faulty = False
+    _recorded = False
 
     # -- plumbing -------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -140,6 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         truncate = not self.path.startswith(ADMIN) and self.server.faults.take("truncate")
         self._answer = (status, content_type, body)
+        self._record_exchange()  # before the client can read the answer and move on
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -194,6 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.request_log.append(entry)
 
     def _record_exchange(self) -> None:
+        if self._recorded or not exchange_observers or not self.path.startswith(API[:-1]):
+            return
+        self._recorded = True
         status, content_type, answer = self._answer
         exchange = {
             **self._masked(),
@@ -212,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         # A kept-alive connection reuses the handler: start each request afresh.
         self._request_body, self._answer, self._faulty = b"", (None, "", b""), False
+        self._recorded = False
         try:
             if path.startswith(ADMIN):
                 self._admin(path[len(ADMIN) :])
@@ -246,8 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             err = ApiError(500, "internal_error", "A server error occurred.")
             self._json(500, err.body())
         finally:
-            if path.startswith(API[:-1]) and exchange_observers:
-                self._record_exchange()
+            self._record_exchange()  # a dropped connection: no answer was sent
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
