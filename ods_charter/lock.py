@@ -17,13 +17,12 @@ from pathlib import Path
 from ods_charter.backup import page_file_part, private_dir
 from ods_charter.errors import PublishError
 
-DEFAULT_LOCK_DIR = Path(".ods-charter") / "locks"
 DEFAULT_LOCK_WAIT = 30.0  # seconds: a publish takes a few round trips
 
 
 @contextmanager
 def page_lock(
-    portal: str, slug: str, *, lock_dir: Path = DEFAULT_LOCK_DIR, wait: float = DEFAULT_LOCK_WAIT
+    portal: str, slug: str, *, lock_dir: Path, wait: float = DEFAULT_LOCK_WAIT
 ) -> Iterator[Path]:
     """Hold the page's lock, waiting at most ``wait`` seconds for another run."""
     path = private_dir(lock_dir) / f"{page_file_part(portal, slug)}.lock"

@@ -27,7 +27,7 @@ from ods_charter.errors import (
     PortalError,
     PublishError,
 )
-from ods_charter.lock import DEFAULT_LOCK_DIR, DEFAULT_LOCK_WAIT, page_lock
+from ods_charter.lock import DEFAULT_LOCK_WAIT, page_lock
 from ods_charter.page import page_problem
 from ods_charter.parse import parse_page
 from ods_charter.portal import WRITABLE_FIELDS, AutomationClient
@@ -383,14 +383,16 @@ def execute(
     backup_dir: Path = DEFAULT_BACKUP_DIR,
     audit_log: Path = DEFAULT_AUDIT_LOG,
     on_step: Callable[[str], None] = lambda _: None,
-    lock_dir: Path = DEFAULT_LOCK_DIR,
+    lock_dir: Path | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT,
 ) -> Outcome:
     """Steps 5-9 for a confirmed plan, holding the page's lock. Writes nothing
-    when the plan changes nothing."""
+    when the plan changes nothing. Locks live beside the audit log by default
+    (``.ods-charter/locks``), in the state directory the run already uses."""
     if not plan.has_changes:
         return Outcome(plan, written=False)
-    with page_lock(plan.portal, plan.slug, lock_dir=lock_dir, wait=lock_wait):
+    locks = lock_dir or audit_log.parent / "locks"
+    with page_lock(plan.portal, plan.slug, lock_dir=locks, wait=lock_wait):
         return _write(client, plan, backup_dir, audit_log, on_step)
 
 
