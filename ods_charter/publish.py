@@ -452,6 +452,8 @@ def _write(
             audit_log,
             {**entry, "event": "completed", "result": result, "updated_at": page.get("updated_at")},
         )
+        if lost and result != "ok":
+            on_step(lost)  # the error on its way out comes first; the line is not lost
     if lost:
         raise PublishError(f"the page was updated and verified, but {lost}")
     return Outcome(plan, written=True, backup=backup, page=page)

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,15 @@ def edit_charter(sim: Simulator, language: str, old: str, new: str) -> None:
     assert page is not None and old in page["content"]["html"][language]
     page["content"]["html"][language] = page["content"]["html"][language].replace(old, new)
     sim.store.put_raw_page(page)
+
+
+def charter_page(sim: Simulator) -> dict[str, Any]:
+    """The charter page as the portal holds it now."""
+    page = sim.store.page("charte-cookies")
+    assert page is not None
+    return page
+
+
+def put_count(sim: Simulator) -> int:
+    """How many PUTs the portal received: what was written, or tried."""
+    return sum(1 for r in sim.requests if r["method"] == "PUT")

@@ -14,18 +14,10 @@ from ods_charter.parse import parse_cookies
 from ods_charter.simulator import Simulator
 
 from .conftest import API_KEY, READ_ONLY_KEY, edit_charter
+from .conftest import charter_page as _page
+from .conftest import put_count as _puts
 
 SLUG = "charte-cookies"
-
-
-def _page(sim: Simulator) -> dict:  # type: ignore[type-arg]
-    page = sim.store.page(SLUG)
-    assert page is not None
-    return page
-
-
-def _puts(sim: Simulator) -> int:
-    return sum(1 for r in sim.requests if r["method"] == "PUT")
 
 
 def _drift(sim: Simulator) -> None:

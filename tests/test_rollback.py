@@ -16,12 +16,9 @@ from ods_charter.errors import ConfigError
 from ods_charter.simulator import Simulator
 
 from .conftest import edit_charter
+from .conftest import put_count as _puts
 
 SLUG = "charte-cookies"
-
-
-def _puts(sim: Simulator) -> int:
-    return sum(1 for r in sim.requests if r["method"] == "PUT")
 
 
 def _backup_after_a_sync(cli, project: Path, sim: Simulator) -> Path:  # type: ignore[no-untyped-def]
