@@ -34,7 +34,7 @@ from ods_charter.portal import WRITABLE_FIELDS, AutomationClient
 from ods_charter.registry import Registry
 from ods_charter.render import render_default, splice_registry
 from ods_charter.secrets import redact
-from ods_charter.transport import RETRY_STATUSES, Response, retry_after
+from ods_charter.transport import Response, retry_after
 
 STATE_DIR = Path(".ods-charter")
 DEFAULT_BACKUP_DIR = STATE_DIR / "backups"
@@ -282,7 +282,7 @@ def _put_answer(client: AutomationClient, resp: Response, slug: str) -> dict[str
 
     4xx answers are definite (the contract says nothing was written): raised.
     """
-    if resp.status >= 500 or resp.status in RETRY_STATUSES:
+    if resp.status >= 500 or resp.status == 429:
         return None
     try:
         answer = client.check_put(resp, slug)

@@ -98,14 +98,14 @@ def test_an_edit_landing_right_after_the_put_is_told_with_what_each_backup_holds
     sim.faults.arm({"edit_during_put": {"slug": SLUG, "when": "after"}})
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 2, result.all
-    assert "someone.else saved the page" in result.err
+    now = _page(sim)
+    assert f"someone.else saved the page at {now['updated_at']}" in result.err
     assert "right after this update was applied" in result.err and "content.html" in result.err
     backup_path = next((project.parent.parent / ".ods-charter" / "backups").iterdir())
     assert f"{backup_path.relative_to(project.parent.parent)} holds the page as it was" in (
         result.err
     )
     # Nothing is lost: their version on the portal, the old page and ours in the backup.
-    now = _page(sim)
     assert now["updated_by"] == {"username": "someone.else"}
     assert NOTE in now["content"]["html"]["fr"]
     backup = _backup(project)
@@ -245,3 +245,53 @@ def test_an_audit_log_lost_after_the_put_still_reports_and_shows_the_line(
     assert message.startswith("the page was updated and verified, but")
     assert "cannot write the audit log" in message and '"result": "ok"' in message
     assert _page(sim)["content"]["html"] == plan.html
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            '{"error_code": "validation_error", "message": "Invalid input", '
+            '"detail": {"title": ["Too long."]}}',
+            'the portal answered 400 validation_error: Invalid input {"title": ["Too long."]}',
+        ),
+        ("<html>Bad request</html>", "the portal answered 400"),
+    ],
+)
+def test_a_4xx_answer_to_the_put_is_an_error_naming_the_page(
+    cli, project: Path, sim: Simulator, body: str, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The contract says a 400 wrote nothing: no read-back, no retry, one line."""
+    _drift(sim)
+    sim.faults.arm({"put_answer": {"status": 400, "body": body}})
+    result = cli("publish", "--config", project, "--yes")
+    assert result.code == 2
+    assert f"error: update of page 'charte-cookies': {says}" in result.err
+    assert _puts(sim) == 1
+    assert _audit(project)[-1]["result"].startswith("error: update of page 'charte-cookies'")
+
+
+def test_ctrl_c_before_the_put_took_effect_says_nothing_was_written_so_far(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    _drift(sim)
+    before = _page(sim)
+    # Every request is slow, and the PUT will be refused once its wait is over.
+    sim.faults.arm({"latency": 1.0, "fail_count": 1, "fail_methods": ["PUT"]})
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def press_ctrl_c() -> None:
+        while not any(r["method"] == "PUT" for r in sim.requests):
+            time.sleep(0.01)
+        time.sleep(0.2)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    result = cli("publish", "--config", project, "--yes")
+    presser.join()
+    assert result.code == 130
+    assert "the page read back is unchanged: nothing was written (so far)" in result.err
+    assert _page(sim) == before
+    assert _audit(project)[-1]["result"].startswith("interrupted while the update was in flight")

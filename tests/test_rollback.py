@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from ods_charter.backup import read_backup, write_backup
-from ods_charter.errors import ConfigError
+from ods_charter.errors import ConfigError, PublishError
+from ods_charter.portal import AutomationClient
+from ods_charter.publish import plan_rollback
 from ods_charter.simulator import Simulator
 
-from .conftest import edit_charter
+from .conftest import API_KEY, edit_charter
 from .conftest import put_count as _puts
 
 SLUG = "charte-cookies"
@@ -171,3 +173,20 @@ def test_an_existing_backup_directory_keeps_its_mode(tmp_path: Path) -> None:
 def test_read_backup_wants_a_regular_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a regular file"):
         read_backup(tmp_path)
+
+
+def test_the_library_refuses_another_page_unless_asked(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    backup = read_backup(_backup_after_a_sync(cli, project, sim))
+    client = AutomationClient(sim.base_url, API_KEY)
+    with pytest.raises(PublishError, match="the backup is of page 'charte-cookies', not 'accueil'"):
+        plan_rollback(client, backup, slug="accueil")
+    plan = plan_rollback(client, backup, slug="accueil", to_slug=True)
+    assert plan.slug == "accueil" and plan.html == backup["page"]["content"]["html"]
+
+
+def test_rollback_onto_an_archived_page_is_refused_by_name(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    backup = _backup_after_a_sync(cli, project, sim)
+    result = cli("rollback", backup, "--config", project, "--yes", "--to-slug", "ancienne-charte")
+    assert result.code == 2 and "page 'ancienne-charte' is archived" in result.err
