@@ -192,13 +192,13 @@ def test_ctrl_c_while_the_answer_is_pending_is_settled_and_audited(
 ) -> None:  # type: ignore[no-untyped-def]
     _drift(sim)
     sim.faults.arm({"put_answer_delay": 1.5})
+    writes = len(sim.store.snapshot()["history"])
     main = threading.main_thread().ident
     assert main is not None
 
     def press_ctrl_c() -> None:
-        while not any(r["method"] == "PUT" for r in sim.requests):
-            time.sleep(0.01)
-        time.sleep(0.3)  # the PUT is applied; its answer is pending
+        while len(sim.store.snapshot()["history"]) < writes + 1:
+            time.sleep(0.01)  # until the PUT is applied; its answer is then held back
         signal.pthread_kill(main, signal.SIGINT)
 
     presser = threading.Thread(target=press_ctrl_c)
