@@ -302,6 +302,7 @@ def _put(
     """Step 7: PUT; an unknown outcome is settled by reading the page back, and
     the PUT is repeated only when the page provably did not take it."""
     retries = client.transport.settings.retries
+    why = ""
     for attempt in range(retries + 1):
         resp: Response | None = None
         try:
@@ -324,15 +325,13 @@ def _put(
                 f"update (last saved by {_editor(page)} at {page.get('updated_at')}): "
                 "nothing more was written"
             )
-        if attempt == retries:
-            raise PublishError(
-                f"{why} after {attempt + 1} tries; the page read back is unchanged: "
-                "nothing was written"
+        if attempt < retries:
+            client.transport.wait(
+                attempt, retry_after(resp.headers.get("Retry-After")) if resp is not None else None
             )
-        client.transport.wait(
-            attempt, retry_after(resp.headers.get("Retry-After")) if resp is not None else None
-        )
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    raise PublishError(
+        f"{why} after {retries + 1} tries; the page read back is unchanged: nothing was written"
+    )
 
 
 def _verify(

@@ -51,6 +51,7 @@ def test_a_second_run_on_the_same_page_waits_then_refuses(
         result = cli("publish", "--config", project, "--yes", "--lock-wait", "0.2")
     assert result.code == 2
     assert "another ods-charter run is writing page 'charte-cookies'" in result.err
+    assert "waited 0.2 s" in result.err
     assert result.err.count("\n") == 1  # one line
     assert _puts(sim) == 0
     assert not (project.parent.parent / ".ods-charter" / "backups").exists()
@@ -295,3 +296,16 @@ def test_ctrl_c_before_the_put_took_effect_says_nothing_was_written_so_far(
     assert "the page read back is unchanged: nothing was written (so far)" in result.err
     assert _page(sim) == before
     assert _audit(project)[-1]["result"].startswith("interrupted while the update was in flight")
+
+
+def test_a_lost_answer_and_someone_elses_edit_are_told_apart(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    _drift(sim)
+    sim.faults.arm({"edit_during_put": {"slug": SLUG, "when": "after"}, "lose_put_response": 1})
+    result = cli("publish", "--config", project, "--yes")
+    assert result.code == 2
+    assert "the answer was lost" in result.err
+    assert "the page read back holds neither the content read before nor the update" in (result.err)
+    assert f"(last saved by someone.else at {_page(sim)['updated_at']})" in result.err
+    assert _puts(sim) == 1  # not sent again over their edit

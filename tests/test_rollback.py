@@ -78,6 +78,7 @@ def test_the_rollback_plan_names_every_language_it_adds_or_removes(
     path.write_text(json.dumps(data))
     result = cli("rollback", path, "--config", project, "--dry-run")
     assert result.code == 0, result.all
+    assert result.out.startswith(f"rollback plan for page 'charte-cookies' on {sim.base_url}\n")
     for line in (
         "[de] add the language's html (only in the backup)",
         "[en] remove the language's html (not in the backup)",
