@@ -26,6 +26,13 @@ class Faults:
     put_answer_delay: float | None = None  # the next PUT is applied, then answers this late
     # The next PUT is applied, then answered with {"status", "body"} (a proxy's 502, ...).
     put_answer: dict[str, Any] | None = None
+    trickle: int = 0  # the next N answers start one byte at a time
+    trickle_bytes: int = 40  # how many bytes go one at a time (the rest at once)
+    trickle_delay: float = 0.1  # seconds between two of those bytes
+    redirect: int = 0  # the next N requests answer redirect_status to redirect_to + path
+    redirect_to: str | None = None
+    redirect_status: int = 307
+    next_origin: str | None = None  # the page list's next/previous links name this origin
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -43,6 +50,13 @@ class Faults:
             "edit_during_put",
             "put_answer_delay",
             "put_answer",
+            "trickle",
+            "trickle_bytes",
+            "trickle_delay",
+            "redirect",
+            "redirect_to",
+            "redirect_status",
+            "next_origin",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -65,6 +79,9 @@ class Faults:
             self.fail_status, self.fail_methods = 503, None
             self.corrupt_put, self.edit_during_put, self.put_answer_delay = None, None, None
             self.put_answer = None
+            self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
+            self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
+            self.next_origin = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""
