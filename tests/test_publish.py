@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -354,6 +355,8 @@ def test_the_audit_lines_and_the_backup_say_what_was_done(
     assert {k: started[k] for k in expected} == expected and started["event"] == "started"
     assert {k: completed[k] for k in expected} == expected
     assert completed["event"] == "completed" and completed["result"] == "ok"
+    for entry in (started, completed):  # when, in UTC
+        assert datetime.fromisoformat(entry["time"]).utcoffset() == timedelta(0)
     assert completed["updated_at"] == _page(sim)["updated_at"]
     saved = json.loads(backup.read_text())
     assert saved["reason"] == "publish" and saved["portal"] == sim.base_url

@@ -3,8 +3,10 @@ and backups that cannot land outside their directory."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -129,9 +131,20 @@ def test_malformed_backups_are_refused_in_one_line(
     assert says in result.err and str(bad) in result.err
 
 
-@pytest.mark.parametrize("path", ["/dev/zero", "/", "missing.json"])
-def test_what_is_not_a_backup_file_is_refused_in_one_line(cli, project: Path, path: str) -> None:  # type: ignore[no-untyped-def]
-    _one_line_error(cli("rollback", path, "--config", project, "--yes"))
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/dev/zero", "/dev/zero: not a regular file, so not a backup"),
+        ("/", "/: not a regular file, so not a backup"),
+        ("missing.json", "missing.json: backup file not found"),
+    ],
+)
+def test_what_is_not_a_backup_file_is_refused_in_one_line(
+    cli, project: Path, path: str, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rollback", path, "--config", project, "--yes")
+    _one_line_error(result)
+    assert says in result.err
 
 
 @pytest.mark.parametrize(
@@ -144,9 +157,26 @@ def test_backup_names_stay_in_the_backup_directory(tmp_path: Path, slug: str) ->
         backups, portal="https://data.example.org", slug=slug, reason="publish", page=page, sent={}
     )
     assert path.parent == backups and list(backups.iterdir()) == [path]
-    assert path.name.startswith("data.example.org-") and len(path.name) < 160
+    # Safe characters only; anything cleaned or cut is marked by a hash of the slug.
+    kept = re.sub(r"[^A-Za-z0-9_.-]+", "_", slug).strip("._")[:60] or "_"
+    digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
+    assert path.name.startswith(f"data.example.org-{kept}~{digest}-")
+    assert len(path.name) < 160
     assert "\x00" not in path.name and "/" not in path.name
     assert read_backup(path)["slug"] == slug
+
+
+def test_a_plain_slug_is_used_as_it_is(tmp_path: Path) -> None:
+    page = {"content": {"html": {}}}
+    path = write_backup(
+        tmp_path,
+        portal="https://Data.Example.org:8443",
+        slug="charte-cookies_2",
+        reason="r",
+        page=page,
+        sent={},
+    )
+    assert re.fullmatch(r"data\.example\.org_8443-charte-cookies_2-\d{8}T\d{12}Z\.json", path.name)
 
 
 def test_two_unsafe_slugs_that_clean_up_alike_get_different_names(tmp_path: Path) -> None:
