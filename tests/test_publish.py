@@ -372,5 +372,10 @@ def test_a_busy_answer_is_waited_out_as_the_portal_asks(project: Path, sim: Simu
     sim.faults.arm(
         {"fail_count": 1, "fail_status": 429, "retry_after": "7", "fail_methods": ["PUT"]}
     )
-    execute(client, plan, backup_dir=project.parent / "bk", audit_log=project.parent / "a.jsonl")
+    log = project.parent / "logs" / "portal" / "audit.jsonl"  # folders made as needed
+    execute(client, plan, backup_dir=project.parent / "bk", audit_log=log)
     assert slept == [7.0] and _puts(sim) == 2
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == [
+        "started",
+        "completed",
+    ]
