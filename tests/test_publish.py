@@ -372,8 +372,12 @@ def test_a_busy_answer_is_waited_out_as_the_portal_asks(project: Path, sim: Simu
         {"fail_count": 1, "fail_status": 429, "retry_after": "7", "fail_methods": ["PUT"]}
     )
     log = project.parent / "logs" / "portal" / "audit.jsonl"  # folders made as needed
-    execute(client, plan, backup_dir=project.parent / "bk", audit_log=log)
+    outcome = execute(client, plan, backup_dir=project.parent / "bk", audit_log=log)
     assert slept == [7.0] and _puts(sim) == 2
+    # What the library tells its caller: written, where the backup is, the page now.
+    assert outcome.plan is plan and outcome.written is True
+    assert outcome.backup is not None and outcome.backup.parent == project.parent / "bk"
+    assert outcome.page == _page(sim)
     assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == [
         "started",
         "completed",
