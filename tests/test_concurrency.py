@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,23 @@ def _drift(sim: Simulator) -> None:
 def _audit(project: Path) -> list[dict[str, Any]]:
     path = project.parent.parent / ".ods-charter" / "audit.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _publish_with_ctrl_c(cli, project: Path, when: Callable[[], bool]) -> Any:  # type: ignore[no-untyped-def]
+    """Run publish; press Ctrl-C (SIGINT to the main thread) once ``when()`` holds."""
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def press_ctrl_c() -> None:
+        while not when():
+            time.sleep(0.01)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    result = cli("publish", "--config", project, "--yes")
+    presser.join()
+    return result
 
 
 def _backup(project: Path) -> dict[str, Any]:
@@ -194,18 +212,10 @@ def test_ctrl_c_while_the_answer_is_pending_is_settled_and_audited(
     _drift(sim)
     sim.faults.arm({"put_answer_delay": 1.5})
     writes = len(sim.store.snapshot()["history"])
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def press_ctrl_c() -> None:
-        while len(sim.store.snapshot()["history"]) < writes + 1:
-            time.sleep(0.01)  # until the PUT is applied; its answer is then held back
-        signal.pthread_kill(main, signal.SIGINT)
-
-    presser = threading.Thread(target=press_ctrl_c)
-    presser.start()
-    result = cli("publish", "--config", project, "--yes")
-    presser.join()
+    # Once the PUT is applied: its answer is then held back.
+    result = _publish_with_ctrl_c(
+        cli, project, lambda: len(sim.store.snapshot()["history"]) > writes
+    )
     assert result.code == 130
     assert "interrupted while the update was in flight; the page read back holds the update" in (
         result.err
@@ -279,19 +289,10 @@ def test_ctrl_c_before_the_put_took_effect_says_nothing_was_written_so_far(
     before = _page(sim)
     # Every request is slow, and the PUT will be refused once its wait is over.
     sim.faults.arm({"latency": 1.0, "fail_count": 1, "fail_methods": ["PUT"]})
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def press_ctrl_c() -> None:
-        while not any(r["method"] == "PUT" for r in sim.requests):
-            time.sleep(0.01)
-        time.sleep(0.2)
-        signal.pthread_kill(main, signal.SIGINT)
-
-    presser = threading.Thread(target=press_ctrl_c)
-    presser.start()
-    result = cli("publish", "--config", project, "--yes")
-    presser.join()
+    # Once the PUT has arrived: it waits out its latency, then is refused.
+    result = _publish_with_ctrl_c(
+        cli, project, lambda: any(r["method"] == "PUT" for r in sim.requests)
+    )
     assert result.code == 130
     assert "the page read back is unchanged: nothing was written (so far)" in result.err
     assert _page(sim) == before
