@@ -316,7 +316,7 @@ def test_sync_job_failure_leaves_the_page_as_it_was(
 ) -> None:
     portal, work = merged
     before = _content(portal)
-    portal.faults.arm({"corrupt_put": 1})  # the portal keeps something else than was sent
+    portal.faults.arm({"corrupt_put": "html"})  # the portal keeps something else than was sent
     rollback = "Put the page back if the write could not be verified"
     codes = _sync_steps(work, KEY, tmp_path / "summary.md", "Publish", rollback)
     assert codes == [2, 1]  # red
