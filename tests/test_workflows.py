@@ -306,7 +306,7 @@ def test_sync_job_publishes_and_keeps_the_evidence(
     assert "de page en page" in _content(portal)["html"]["fr"]
     assert "de page en page" in (work / "plan.txt").read_text()  # the plan shows the change
     assert "### Charter sync" in summary.read_text() and KEY not in summary.read_text()
-    assert len(list((work / "backups").glob("charte-cookies-*.json"))) == 1
+    assert len(list((work / "backups").glob("*charte-cookies-*.json"))) == 1
     audit = (work / ".ods-charter" / "audit.jsonl").read_text()
     assert '"result": "ok"' in audit and KEY not in audit
 
