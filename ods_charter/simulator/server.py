@@ -620,6 +620,7 @@ class _Server(ThreadingHTTPServer):
     extra_cookies: list[str]
     secure_cookies: bool
     tracker_url: str | None
+    lenient_put: bool
 
 
 class _TrackerHandler(BaseHTTPRequestHandler):
@@ -657,7 +658,6 @@ def _start_tracker() -> tuple[_TrackerServer, str]:
     serve.daemon = True
     serve.start()
     return server, f"http://{host}:{server.server_address[1]}"
-    lenient_put: bool
 
 
 class Simulator:
