@@ -48,6 +48,10 @@ ConfigsOpt = Annotated[
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option("--processes", help="Worker processes for many portals; default: one per core."),
+]
 
 
 def _config(path: Path, base_url: str | None) -> PortalConfig:
@@ -92,6 +96,7 @@ def _one_or_fleet(
     all_portals: bool,
     task: Any,
     jobs: int,
+    processes: int | None,
     base_url: str | None,
     fmt: str,
     output: Path | None,
@@ -111,10 +116,15 @@ def _one_or_fleet(
     if show:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
             summaries = fleet.run_fleet(
-                paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
+                paths,
+                task,
+                jobs=jobs,
+                processes=processes,
+                base_url=base_url,
+                on_done=lambda _: bar.update(1),
             )
     else:
-        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+        summaries = fleet.run_fleet(paths, task, jobs=jobs, processes=processes, base_url=base_url)
     _emit(fleet.format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
     raise typer.Exit(fleet.fleet_exit_code(summaries))
 
@@ -165,6 +175,7 @@ def check(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     lang: LangOpt = None,
     fmt: Annotated[
         str, typer.Option("--format", help="text | json | markdown | github | junit | html")
@@ -175,10 +186,9 @@ def check(
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
-    from ods_charter.fleet import check_task
     from ods_charter.output import check_report
 
-    one = _one_or_fleet(config, all_portals, check_task, jobs, base_url, fmt, output)
+    one = _one_or_fleet(config, all_portals, _check_task, jobs, processes, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
@@ -336,12 +346,40 @@ def publish(
         raise typer.Exit(result.exit_code)
 
 
+def _check_task(cfg: PortalConfig, registry: Registry) -> Any:
+    # Module-level, so that it pickles to worker processes; fleet code is
+    # imported only when many portals are checked.
+    from ods_charter.fleet import check_task
+
+    return check_task(cfg, registry)
+
+
+def _sync_task(
+    cfg: PortalConfig, registry: Registry, *, dry_run: bool, force: bool, backup_dir: Path
+) -> Any:
+    """One portal of ``sync --all``: no questions; module-level, so it pickles."""
+    from ods_charter.fleet import summarize_check
+    from ods_charter.sync import sync as run_sync
+
+    outcome = run_sync(
+        cfg,
+        registry,
+        _client(cfg),
+        confirm=lambda plan: True,
+        dry_run=dry_run,
+        force=force,
+        backup_dir=backup_dir,
+    )
+    return summarize_check(cfg, outcome.final)
+
+
 @app.command()
 def sync(
     config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,
@@ -358,21 +396,10 @@ def sync(
 
             raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
 
-        def task(cfg: PortalConfig, registry: Registry) -> Any:
-            from ods_charter.fleet import summarize_check
+        from functools import partial
 
-            outcome = run_sync(
-                cfg,
-                registry,
-                _client(cfg),
-                confirm=lambda plan: True,
-                dry_run=dry_run,
-                force=force,
-                backup_dir=_backup_dir(backup_dir),
-            )
-            return summarize_check(cfg, outcome.final)
-
-        _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
+        task = partial(_sync_task, dry_run=dry_run, force=force, backup_dir=_backup_dir(backup_dir))
+        _one_or_fleet(configs, all_portals, task, jobs, processes, base_url, "text", None)
     cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     outcome = run_sync(
@@ -457,6 +484,7 @@ def scan(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
     ] = None,
@@ -471,7 +499,7 @@ def scan(
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
-    one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
+    one = _one_or_fleet(config, all_portals, scan_task, jobs, processes, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
