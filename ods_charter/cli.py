@@ -103,13 +103,13 @@ def _one_or_fleet(
 ) -> Path:
     """The one config to use; with several (or --all), run ``task`` over every
     portal, print one summary table and exit."""
-    import os
-
-    from ods_charter import fleet
-
     configs = configs or [DEFAULT_CONFIG]
     if not all_portals and len(configs) == 1:
         return configs[0]
+    import os
+
+    from ods_charter import fleet  # only here: one portal's start-up does not pay for it
+
     paths = fleet.portal_configs(configs, all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     show = sys.stderr.isatty() and not os.environ.get("CI")
@@ -528,6 +528,20 @@ def lint(
     raise typer.Exit(exit_code(findings))
 
 
+def _only_command(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
+    """The app to run: with a command named, an app of that command alone, since
+    typer builds every command's options at each start (a tenth of `check`'s)."""
+    import copy
+
+    for info in app.registered_commands:
+        name = info.name or getattr(info.callback, "__name__", "").replace("_", "-")
+        if argv and argv[0] == name:
+            one = copy.copy(app)
+            one.registered_commands = [info]
+            return one, argv[1:], f"ods-charter {name}"
+    return app, argv, "ods-charter"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
     from ods_charter.errors import OdsCharterError
@@ -535,7 +549,8 @@ def main(argv: list[str] | None = None) -> None:
 
     load_dotenv_file()
     try:
-        code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
+        runner, args, prog = _only_command(sys.argv[1:] if argv is None else argv)
+        code = runner(args=args, prog_name=prog, standalone_mode=False)
     except OdsCharterError as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
