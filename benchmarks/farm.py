@@ -1,0 +1,74 @@
+"""A farm of simulated portals in processes of their own, apart from the client.
+
+Portal ``i`` is served by simulator ``i % SIMULATORS``: every portal still has
+its own configuration and its own connections (the client keeps one session
+per portal), while the farm stays a few dozen servers, not thousands of
+threads polling. Each simulator adds ``latency`` to every answer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ods_charter.simulator import Simulator
+
+SIMULATORS = 48
+PROCESSES = 2
+REGISTRY = Path(__file__).resolve().parent.parent / "config" / "registry.toml"
+
+
+def _serve(count: int, latency: float, tls: bool, root: Path, conn: Connection) -> None:
+    sims = []
+    for i in range(count):
+        options = {"tls": True} if tls else {}  # HTTPS: a throwaway CA per simulator
+        sim = Simulator(state_dir=root / f"sim{i}", api_key=None, **options).start()
+        sim.faults.arm({"latency": latency})
+        sims.append(sim)
+    conn.send([(sim.base_url, str(getattr(sim, "ca_bundle", None) or "")) for sim in sims])
+    conn.recv()  # until the benchmark is done
+    for sim in sims:
+        sim.stop()
+
+
+@contextmanager
+def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Path]:
+    """Serve ``portals`` portals; yield the main config whose ``portals/`` lists them."""
+    context = multiprocessing.get_context("fork")  # the benchmark has no threads yet
+    per_process = max(1, min(portals, SIMULATORS) // PROCESSES)
+    pipes, workers, endpoints = [], [], []
+    try:
+        for p in range(PROCESSES):
+            parent, child = context.Pipe()
+            worker = context.Process(
+                target=_serve, args=(per_process, latency, tls, root / f"farm{p}", child)
+            )
+            worker.start()
+            pipes.append(parent)
+            workers.append(worker)
+        for pipe in pipes:
+            endpoints += pipe.recv()
+        yield _configs(root / "config", portals, endpoints)
+    finally:
+        for pipe in pipes:
+            pipe.send("stop")
+        for worker in workers:
+            worker.join(timeout=30)
+
+
+def _configs(directory: Path, portals: int, endpoints: list[tuple[str, str]]) -> Path:
+    (directory / "portals").mkdir(parents=True, exist_ok=True)
+    main = directory / "portal.toml"
+    main.write_text("")
+    for i in range(portals):
+        base_url, ca_bundle = endpoints[i % len(endpoints)]
+        http = f'[http]\nca_bundle = "{ca_bundle}"\n' if ca_bundle else ""
+        (directory / "portals" / f"p{i:05}.toml").write_text(
+            f'[portal]\nname = "portal {i}"\nbase_url = "{base_url}"\n'
+            f'[page]\nslug = "charte-cookies"\nlanguages = ["fr"]\n'
+            f'[registry]\npath = "{REGISTRY}"\n{http}'
+        )
+    return main
