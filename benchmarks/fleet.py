@@ -59,6 +59,8 @@ def _client(main_config: Path, processes: int | None, results: dict[str, list[fl
         raise SystemExit(f"fleet benchmark: {len(errors)} portal(s) failed, e.g. {errors[0]}")
     results.setdefault("cpu_per_portal", []).append(figures["cpu"] / len(portals))
     results.setdefault("memory_mb", []).append(figures["parent_mb"] + figures["worker_mb"])
+    results.setdefault("parent_mb", []).append(figures["parent_mb"])
+    results.setdefault("worker_mb", []).append(figures["worker_mb"])
     return wall
 
 

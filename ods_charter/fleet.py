@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from multiprocessing import SimpleQueue
@@ -79,11 +86,21 @@ Report = Callable[[int, PortalSummary], None]
 def _run_chunk(
     chunk: Chunk, task: Task, threads: int, base_url: str | None, report: Report
 ) -> None:
-    """Run one process's share of the portals, ``threads`` at a time."""
+    """Run one process's share of the portals, ``threads`` at a time.
+
+    Only a window of portals is submitted at once, so that memory does not
+    grow with the number of portals (a pending future weighs about 1 KB).
+    """
+    running: dict[Future[PortalSummary], int] = {}
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(_run_one, path, task, base_url): index for index, path in chunk}
-        for future in as_completed(futures):
-            report(futures[future], future.result())
+        for index, path in chunk:
+            if len(running) >= 2 * threads:  # twice: no thread waits for the next portal
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report(running.pop(future), future.result())
+            running[pool.submit(_run_one, path, task, base_url)] = index
+        for future in as_completed(running):
+            report(running[future], future.result())
 
 
 # A worker process sends each finished portal to the parent at once: the parent
