@@ -1,7 +1,7 @@
 """Run every benchmark and print figures with ratios against named baselines.
 
 python3 dev.py bench            # all, on a regular install in .venv-bench
-python3 dev.py bench parse      # one: parse | cli | fleet
+python3 dev.py bench parse      # one: parse | cli | fleet | tls
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import ods_charter
 
-SUITES = {"parse": "parse_speed", "cli": "cli_startup", "fleet": "fleet"}
+SUITES = {"parse": "parse_speed", "cli": "cli_startup", "fleet": "fleet", "tls": "tls"}
 
 
 def main() -> None:

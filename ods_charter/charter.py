@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ods_charter.config import PortalConfig
-from ods_charter.encoding import decode_html
 from ods_charter.diff import CheckResult, check_page
+from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError
 from ods_charter.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry

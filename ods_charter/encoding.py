@@ -11,7 +11,11 @@ from __future__ import annotations
 import codecs
 import re
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _META = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([a-z0-9_:.+-]+)", re.IGNORECASE)
 _HEADER = re.compile(r"charset\s*=\s*[\"']?([a-z0-9_:.+-]+)", re.IGNORECASE)
@@ -51,19 +55,17 @@ def _codec(label: str, from_meta: bool = False) -> str | None:
 
 def sniff(body: bytes, content_type: str | None = None) -> tuple[str, int]:
     """The codec to read ``body`` with, and how many leading bytes (a BOM) to skip."""
-    for bom, name in _BOMS:
+    for bom, bom_codec in _BOMS:
         if body.startswith(bom):
-            return name, len(bom)
-    if content_type and (found := _HEADER.search(content_type)):
-        name = _codec(found.group(1))
-        if name:
-            return name, 0
-    found_meta = _META.search(_COMMENT.sub(b"", body[:1024]))
-    if found_meta:
-        name = _codec(found_meta.group(1).decode("ascii"), from_meta=True)
-        if name:
-            return name, 0
-    return "utf-8", 0
+            return bom_codec, len(bom)
+    header = _HEADER.search(content_type or "")
+    meta = _META.search(_COMMENT.sub(b"", body[:1024]))
+    declared = (
+        (_codec(header.group(1)) if header else None)
+        or (_codec(meta.group(1).decode("ascii"), from_meta=True) if meta else None)
+        or "utf-8"
+    )
+    return declared, 0
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:

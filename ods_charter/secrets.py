@@ -32,16 +32,17 @@ _NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 
 
 def _spellings(char: str) -> str:
-    """A regex for one character of the key, as any encoding a reader would decode."""
-    code = ord(char)
-    forms = [
-        re.escape(char),
-        f"%{code:02x}",  # URL
-        f"&#0*{code};?",  # HTML, decimal
-        f"&#x0*{code:x};?",  # HTML, hexadecimal
-        f"\\\\u00{code:02x}",  # JSON
-        f"\\\\x{code:02x}",  # Python / JavaScript
-    ]
+    """A regex for one character of the key, in either case, as any encoding a
+    reader would decode (the pattern ignores case, but not the case of a code)."""
+    forms = [re.escape(char)]
+    for code in sorted({ord(char.lower()), ord(char.upper())}):
+        forms += [
+            f"%{code:02x}",  # URL
+            f"&#0*{code};?",  # HTML, decimal
+            f"&#x0*{code:x};?",  # HTML, hexadecimal
+            f"\\\\u00{code:02x}",  # JSON
+            f"\\\\x{code:02x}",  # Python / JavaScript
+        ]
     if char in _NAMED:
         forms.append(f"&{_NAMED[char]};")
     if char == " ":
@@ -112,7 +113,7 @@ class _MaskedText:
 def masked_output() -> Iterator[None]:
     """stdout and stderr mask the key for the duration (the CLI's whole run)."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _MaskedText(sys.stdout), _MaskedText(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _MaskedText(sys.stdout), _MaskedText(sys.stderr)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ nothing taken from the environment but the CA bundle: no proxy, no ``.netrc``
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -17,7 +18,6 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
@@ -134,10 +134,9 @@ class _Watch:
     def cut(self) -> None:
         sock = self.connection.sock if self.connection is not None else None
         if sock is not None:
-            try:  # the plain socket's shutdown: a blocked read in another thread returns
+            # The plain socket's shutdown: a read blocked in another thread returns.
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Watchdog:
@@ -192,7 +191,7 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-@contextmanager
+@contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[_Watch]:
     watch = _WATCHDOG.arm(seconds)
     try:
@@ -202,13 +201,13 @@ def _deadline(seconds: float) -> Iterator[_Watch]:
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.note(self)
         super().request(*args, **kwargs)
 
 
 class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.note(self)
         super().request(*args, **kwargs)
 

@@ -20,8 +20,12 @@ from ods_charter.errors import ConfigError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
-_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$")
-_HOST_PORT = re.compile(r"^(?P<host>[^:\[\]]+|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?$")
+_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
+_HOST_PORT = re.compile(
+    r"^(?P<host>[^:\[\]]+|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?$"
+)
 _NUMBERISH = re.compile(r"(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$")  # WHATWG: such a host is an IPv4
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,18 @@ from ods_charter.transport import connects_to
 from ods_charter.urls import Origin, checked_origin
 
 from .conftest import API_KEY, edit_charter, write_config
+
+
+def _drift(sim: Simulator) -> None:
+    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[Simulator]:
+    """A second host: where a redirect points, or what a proxy would be."""
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "elsewhere") as other:
+        yield other
+
 
 # Each is read differently by two parsers, or is not a URL a portal has.
 AMBIGUOUS = [
@@ -46,7 +59,7 @@ AMBIGUOUS = [
 def test_ambiguous_or_unsafe_urls_are_refused_before_any_connection(
     cli, project: Path, sim: Simulator, template: str, why: str
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    _drift(sim)
     url = template.format(port=urlsplit(sim.base_url).port)
     for command in (["publish", "--yes"], ["check"]):
         result = cli(*command, "--config", project, "--base-url", url)
@@ -69,7 +82,11 @@ def test_config_refuses_the_same_urls_at_load_time(cli, tmp_path: Path, sim: Sim
 
 def test_a_url_with_a_fragment_holding_at_is_read_one_way(sim: Simulator) -> None:
     url = f"{sim.base_url}/#@evil.example"
-    assert connects_to(url) == checked_origin(url) == Origin("http", "127.0.0.1", sim.server.server_address[1])
+    assert (
+        connects_to(url)
+        == checked_origin(url)
+        == Origin("http", "127.0.0.1", sim.server.server_address[1])
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,64 +125,61 @@ def _host(host: str) -> str:
 
 
 def test_the_api_never_follows_a_redirect(
-    cli, project: Path, sim: Simulator, tmp_path: Path
+    cli, project: Path, sim: Simulator, elsewhere: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
-    with Simulator(api_key=API_KEY, state_dir=tmp_path / "elsewhere") as elsewhere:
-        sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
-        result = cli("publish", "--config", project, "--yes")
-        assert result.code == 2
-        assert f"redirect (307) to {elsewhere.base_url}/api/automation/v1.0/" in result.err
-        assert "set base_url" in result.err
-        assert [r for r in elsewhere.requests if r["path"].startswith("/api/")] == []
+    _drift(sim)
+    sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
+    result = cli("publish", "--config", project, "--yes")
+    assert result.code == 2
+    assert f"redirect (307) to {elsewhere.base_url}/api/automation/v1.0/" in result.err
+    assert "set base_url" in result.err
+    assert elsewhere.requests == []
 
 
 def test_a_public_page_may_redirect_but_never_gets_the_key(
-    cli, project: Path, sim: Simulator, tmp_path: Path
+    cli, project: Path, sim: Simulator, elsewhere: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
-    with Simulator(api_key=API_KEY, state_dir=tmp_path / "elsewhere") as elsewhere:
-        sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
-        result = cli("sync", "--config", project, "--yes")  # its first request: the public page
-        assert result.code == 0, result.all
-        seen = elsewhere.requests
-        assert [r["path"] for r in seen] == ["/pages/charte-cookies/"]
-        assert not any(k.lower() == "authorization" for r in seen for k in r["headers"])
+    _drift(sim)
+    sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
+    result = cli("sync", "--config", project, "--yes")  # its first request: the public page
+    assert result.code == 0, result.all
+    seen = elsewhere.requests
+    assert [r["path"] for r in seen] == ["/pages/charte-cookies/"]
+    assert not any(k.lower() == "authorization" for r in seen for k in r["headers"])
 
 
 def test_environment_proxies_and_netrc_are_ignored(
-    cli, project: Path, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli,
+    project: Path,
+    sim: Simulator,
+    elsewhere: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    _drift(sim)
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    # A simulator serves absolute-form requests too: it would record what a proxy sees.
-    with Simulator(api_key=API_KEY, state_dir=tmp_path / "proxy") as proxy:
-        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-            monkeypatch.setenv(name, proxy.base_url)
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        result = cli("sync", "--config", project, "--yes")
-        assert result.code == 0, result.all
-        assert proxy.requests == [] and proxy.connections == 0
+    # A simulator serves absolute-form requests too: it records what a proxy would see.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, elsewhere.base_url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    result = cli("sync", "--config", project, "--yes")
+    assert result.code == 0, result.all
+    assert elsewhere.requests == [] and elsewhere.connections == 0
     auth = {r["headers"].get("Authorization") for r in sim.requests if r["path"].startswith("/api")}
     assert auth == {"apikey ********"}
 
 
 def test_a_configured_proxy_is_not_used_for_plain_http(
-    cli, tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+    cli, project: Path, sim: Simulator, elsewhere: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ODS_API_KEY", API_KEY)
-    with Simulator(api_key=API_KEY, state_dir=tmp_path / "proxy") as proxy:
-        config = write_config(
-            tmp_path / "config", sim.base_url, extra=f'proxy = "{proxy.base_url}"\n'
-        )
-        edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
-        assert cli("sync", "--config", config, "--yes").code == 0
-        assert proxy.requests == []
+    project.write_text(project.read_text() + f'proxy = "{elsewhere.base_url}"\n')
+    _drift(sim)
+    assert cli("sync", "--config", project, "--yes").code == 0
+    assert elsewhere.requests == [] and elsewhere.connections == 0
 
 
 def test_a_trickling_server_meets_the_deadline(
@@ -186,14 +200,14 @@ def test_a_trickling_server_meets_the_deadline(
 def test_keep_alive_reuses_one_connection_for_a_whole_sync(
     cli, project: Path, sim: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    _drift(sim)
     assert cli("sync", "--config", project, "--yes").code == 0
     assert len(sim.requests) >= 8
     assert sim.connections == 1
 
 
 def test_an_error_answer_keeps_the_connection_usable(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    _drift(sim)
     sim.faults.arm({"fail_count": 1, "fail_methods": ["PUT"]})  # refused before reading the body
     assert cli("sync", "--config", project, "--yes").code == 0
     assert sim.connections <= 2
@@ -225,7 +239,7 @@ def test_odd_http_values_end_in_one_line(cli, tmp_path: Path, line: str, message
 def test_an_odd_key_ends_in_one_line_without_showing_it(
     cli, project: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:  # type: ignore[no-untyped-def]
-    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    _drift(sim)
     monkeypatch.setenv("ODS_API_KEY", key)
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 2 and "ODS_API_KEY" in result.err and result.err.count("\n") == 1
@@ -239,7 +253,10 @@ def test_a_dotenv_that_is_not_utf8_names_its_line(
     monkeypatch.delenv("ODS_API_KEY")
     Path(".env").write_bytes(b"# cl\xc3\xa9s\nODS_API_KEY=caf\xe9-1234\n")
     result = cli("check", "--config", project)
-    assert result.code == 2 and result.err == "error: .env: line 2: not UTF-8 text; save the file as UTF-8\n"
+    assert (
+        result.code == 2
+        and result.err == "error: .env: line 2: not UTF-8 text; save the file as UTF-8\n"
+    )
 
 
 def test_a_missing_environment_ca_bundle_is_named(
@@ -253,4 +270,3 @@ def test_a_missing_environment_ca_bundle_is_named(
 def test_simulator_port_out_of_range(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("simulator", "--port", "99999")
     assert result.code == 2 and "port 99999" in result.err and "Traceback" not in result.all
-

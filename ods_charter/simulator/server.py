@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -523,10 +524,8 @@ class _Server(ThreadingHTTPServer):
         with self.log_lock:
             open_now = list(self.open_sockets)
         for sock in open_now:
-            try:
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     store: StateStore
     faults: Faults
