@@ -51,7 +51,7 @@ def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Path]:
             workers.append(worker)
         for pipe in pipes:
             endpoints += pipe.recv()
-        yield _configs(root / "config", portals, endpoints)
+        yield _configs(root / "config", portals, endpoints, _bundle(root, endpoints))
     finally:
         for pipe in pipes:
             pipe.send("stop")
@@ -59,12 +59,29 @@ def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Path]:
             worker.join(timeout=30)
 
 
-def _configs(directory: Path, portals: int, endpoints: list[tuple[str, str]]) -> Path:
+def _bundle(root: Path, endpoints: list[tuple[str, str]]) -> str:
+    """One CA bundle as a user with a private CA has: certifi's and the farm's CAs.
+
+    Its size matters: the client loads it once per process, as it would in use.
+    """
+    cas = [Path(ca).read_text() for _, ca in endpoints if ca]
+    if not cas:
+        return ""
+    import certifi
+
+    bundle = root / "ca-bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + "\n".join(cas))
+    return str(bundle)
+
+
+def _configs(
+    directory: Path, portals: int, endpoints: list[tuple[str, str]], ca_bundle: str
+) -> Path:
     (directory / "portals").mkdir(parents=True, exist_ok=True)
     main = directory / "portal.toml"
     main.write_text("")
     for i in range(portals):
-        base_url, ca_bundle = endpoints[i % len(endpoints)]
+        base_url = endpoints[i % len(endpoints)][0]
         http = f'[http]\nca_bundle = "{ca_bundle}"\n' if ca_bundle else ""
         (directory / "portals" / f"p{i:05}.toml").write_text(
             f'[portal]\nname = "portal {i}"\nbase_url = "{base_url}"\n'
