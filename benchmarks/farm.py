@@ -9,6 +9,7 @@ threads polling. Each simulator adds ``latency`` to every answer.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -29,14 +30,27 @@ def _serve(count: int, latency: float, tls: bool, root: Path, conn: Connection) 
         sim.faults.arm({"latency": latency})
         sims.append(sim)
     conn.send([(sim.base_url, str(getattr(sim, "ca_bundle", None) or "")) for sim in sims])
-    conn.recv()  # until the benchmark is done
+    while conn.recv() == "cpu":  # until the benchmark is done
+        conn.send(time.process_time())
     for sim in sims:
         sim.stop()
 
 
+class Farm:
+    def __init__(self, config: Path, pipes: list[Connection]) -> None:
+        self.config = config  # the main config: its portals/ lists every portal
+        self._pipes = pipes
+
+    def cpu(self) -> float:
+        """CPU seconds the farm's processes have used so far."""
+        for pipe in self._pipes:
+            pipe.send("cpu")
+        return sum(pipe.recv() for pipe in self._pipes)
+
+
 @contextmanager
-def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Path]:
-    """Serve ``portals`` portals; yield the main config whose ``portals/`` lists them."""
+def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Farm]:
+    """Serve ``portals`` portals in processes of their own."""
     context = multiprocessing.get_context("fork")  # the benchmark has no threads yet
     per_process = max(1, min(portals, SIMULATORS) // PROCESSES)
     pipes, workers, endpoints = [], [], []
@@ -51,7 +65,7 @@ def farm(root: Path, portals: int, latency: float, tls: bool) -> Iterator[Path]:
             workers.append(worker)
         for pipe in pipes:
             endpoints += pipe.recv()
-        yield _configs(root / "config", portals, endpoints, _bundle(root, endpoints))
+        yield Farm(_configs(root / "config", portals, endpoints, _bundle(root, endpoints)), pipes)
     finally:
         for pipe in pipes:
             pipe.send("stop")
