@@ -123,6 +123,9 @@ def _worker(chunk: Chunk, task: Task, threads: int, base_url: str | None) -> Non
 
 
 def default_processes() -> int:
+    """One per core this process may run on (a container may allow fewer than exist)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
 
