@@ -124,10 +124,9 @@ def tls_context(bundle: str) -> ssl.SSLContext:
 class _Watch:
     """One attempt's deadline and the connection it is using."""
 
-    __slots__ = ("connection", "done", "expired", "seconds")
+    __slots__ = ("connection", "done", "expired")
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self) -> None:
         self.connection: urllib3.connection.HTTPConnection | None = None
         self.done = self.expired = False
 
@@ -147,6 +146,10 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Fresh state; also in a forked child, which inherits no thread."""
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, _Watch]] = []
         self._ids = itertools.count()
@@ -154,7 +157,7 @@ class _Watchdog:
         self.local = threading.local()
 
     def arm(self, seconds: float) -> _Watch:
-        watch = _Watch(seconds)
+        watch = _Watch()
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._ids), watch))
             if self._thread is None:
@@ -192,6 +195,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 @contextlib.contextmanager
@@ -227,19 +231,32 @@ _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _Adapter(HTTPAdapter):
-    """Connections that answer to the deadline watchdog and share one TLS context."""
+    """Connections that answer to the deadline watchdog and share one TLS context,
+    made at the first HTTPS request (a plain-HTTP run never loads a CA bundle)."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
+    def __init__(self, settings: HttpSettings) -> None:
+        self._settings = settings
+        self._context: ssl.SSLContext | None = None
         super().__init__()
 
+    def _tls(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = tls_context(ca_bundle(self._settings))
+            self.poolmanager.connection_pool_kw["ssl_context"] = self._context
+        return self._context
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, ssl_context=self._context, **kwargs)
+        super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if (request.url or "").startswith("https:"):
+            self._tls()
+        return super().send(request, *args, **kwargs)
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         fresh = proxy not in self.proxy_manager
-        manager = super().proxy_manager_for(proxy, ssl_context=self._context, **kwargs)
+        manager = super().proxy_manager_for(proxy, ssl_context=self._tls(), **kwargs)
         if fresh:
             manager.pool_classes_by_scheme = _POOLS
         return manager
@@ -277,7 +294,7 @@ class Transport:
         self.settings = settings or HttpSettings()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy, .netrc or CA path from the environment
-        adapter = _Adapter(tls_context(ca_bundle(self.settings)))
+        adapter = _Adapter(self.settings)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.verify = True  # never off: a private CA goes in [http] ca_bundle

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +160,62 @@ def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
     port = tls_sim.server.server_address[1]
     assert proxy.targets and set(proxy.targets) == {f"CONNECT 127.0.0.1:{port}"}
     assert API_KEY.encode() not in proxy.seen and b"apikey" not in proxy.seen
+
+
+def test_the_ca_bundle_is_loaded_once_per_process_not_per_connection(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+    for _ in range(3):  # three commands, three sessions, three connections
+        assert cli("check", "--config", config).code == 0
+    assert tls_sim.connections == 3 and len(loads) == 1
+
+
+def test_a_fleet_over_https_keeps_each_portal_on_its_own_ca(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    sims = [
+        Simulator(api_key=API_KEY, state_dir=tmp_path / f"sim{i}", tls=True).start()
+        for i in range(3)
+    ]
+    try:
+        configs = [
+            write_config(
+                tmp_path / f"p{i}", sim.base_url, name=f"p{i}", extra=f'ca_bundle = "{ca}"\n'
+            )
+            for i, (sim, ca) in enumerate(
+                zip(sims, [sims[0].ca_bundle, sims[1].ca_bundle, sims[0].ca_bundle], strict=True)
+            )
+        ]
+        edit_charter(sims[1], "fr", "Se souvenir de la langue du visiteur", "Langue")
+        args = [a for c in configs for a in ("--config", str(c))]
+        result = cli("check", *args, "--jobs", "3", "--format", "json")
+        refused_before_http = sims[2].requests == []
+    finally:
+        for sim in sims:
+            sim.stop()
+    portals = json.loads(result.out)["portals"]
+    # The third trusts the first portal's CA only: its own certificate is refused.
+    assert [p["status"] for p in portals] == ["ok", "drift", "error"]
+    assert "TLS certificate could not be verified" in portals[2]["error"]
+    assert refused_before_http
+
+
+def test_a_public_page_redirected_to_https_is_verified_with_the_configured_ca(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "plain") as plain:
+        config = _project(tmp_path, plain, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+        plain.faults.arm({"redirect": 1, "redirect_to": tls_sim.base_url})
+        result = cli("check", "--config", config, "--lang", "fr")
+    assert result.code == 0, result.all
+    assert [r["path"] for r in tls_sim.requests] == ["/pages/charte-cookies/"]

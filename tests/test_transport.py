@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.util.url import parse_url
 
-from ods_charter.errors import ConfigError
+from ods_charter.config import HttpSettings
+from ods_charter.errors import ConfigError, FetchError, PortalError
+from ods_charter.portal import AutomationClient
 from ods_charter.simulator import Simulator
-from ods_charter.transport import connects_to
+from ods_charter.transport import Transport, connects_to
 from ods_charter.urls import Origin, checked_origin
 
 from .conftest import API_KEY, edit_charter, write_config
@@ -260,13 +264,47 @@ def test_a_dotenv_that_is_not_utf8_names_its_line(
 
 
 def test_a_missing_environment_ca_bundle_is_named(
-    cli, project: Path, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
-    result = cli("check", "--config", project)
+    config = write_config(tmp_path / "config", "https://portal.example.org")
+    result = cli("check", "--config", config)
     assert result.code == 2 and "REQUESTS_CA_BUNDLE=/nowhere/ca.pem" in result.err
 
 
 def test_simulator_port_out_of_range(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("simulator", "--port", "99999")
     assert result.code == 2 and "port 99999" in result.err and "Traceback" not in result.all
+
+
+def _fetch_in_child(url: str, answers: Any) -> None:
+    try:
+        Transport(HttpSettings(read_timeout=1, retries=0)).request("GET", url)
+        answers.put("answered")
+    except FetchError as exc:
+        answers.put(str(exc))
+
+
+def test_a_forked_worker_process_meets_the_deadline_too(sim: Simulator) -> None:
+    url = sim.base_url + "/pages/charte-cookies/"
+    Transport(HttpSettings()).request("GET", url)  # this process's watchdog is running
+    sim.faults.arm({"trickle": 1, "trickle_bytes": 40, "trickle_delay": 0.1})
+    context = multiprocessing.get_context("fork")  # fleet workers may be forked
+    answers = context.Queue()
+    child = context.Process(target=_fetch_in_child, args=(url, answers))
+    child.start()
+    try:
+        assert "timed out waiting for the answer" in answers.get(timeout=30)
+    finally:
+        child.join()
+
+
+def test_pagination_never_follows_a_link_to_another_origin(
+    sim: Simulator, elsewhere: Simulator
+) -> None:
+    client = AutomationClient(sim.base_url, API_KEY, Transport(HttpSettings()))
+    assert len(list(client.list_pages(page_size=2))) > 2  # several pages, all followed
+    sim.faults.arm({"next_origin": elsewhere.base_url})
+    with pytest.raises(PortalError, match=f"next page link {elsewhere.base_url}/api/"):
+        list(client.list_pages(page_size=2))
+    assert elsewhere.requests == []

@@ -24,6 +24,7 @@ class Faults:
     redirect: int = 0  # the next N requests answer redirect_status to redirect_to + path
     redirect_to: str | None = None
     redirect_status: int = 307
+    next_origin: str | None = None  # the page list's next/previous links name this origin
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -43,6 +44,7 @@ class Faults:
             "redirect",
             "redirect_to",
             "redirect_status",
+            "next_origin",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -58,6 +60,7 @@ class Faults:
             self.fail_status, self.fail_methods = 503, None
             self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
             self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
+            self.next_origin = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -331,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         items = list(self.server.store.snapshot()["pages"].values())
         scheme = "https" if self.server.tls else "http"
-        base = f"{scheme}://{self.headers.get('Host', 'localhost')}{API}"
+        origin = self.server.faults.next_origin or f"{scheme}://{self.headers.get('Host')}"
+        base = f"{origin}{API}"
 
         def link(at: int) -> str:
             return f"{base}?{urlencode({'limit': limit, 'offset': at})}"
