@@ -40,6 +40,7 @@ def main() -> None:
     python = sys.executable
     commands = {
         "python -c pass (interpreter floor)": [python, "-P", "-c", "pass"],
+        "python -c 'import typer' (the framework)": [python, "-P", "-c", "import typer"],
         "bare argparse, same calls (baseline)": [
             python,
             str(Path(__file__).with_name("bare_check.py")),
@@ -58,10 +59,10 @@ def main() -> None:
     print(f"cli: check --file on the STAR page vs a bare argparse script; {RUNS} runs, in turn")
     print(f"  {load()}")
     wall = interleaved(RUNS, cases)
-    _, base, ours = commands
+    _, _, base, ours = commands
     for label, figures in (("wall", wall), ("CPU", cpu)):
         for name in commands:
-            print(f"  {label:>4} {name:<38} {spread(figures[name], ' ms', 1000)}")
+            print(f"  {label:>4} {name:<44} {spread(figures[name], ' ms', 1000)}")
     for label, figures in (("wall", wall), ("CPU", cpu)):
         print(
             f"  => {label} check --file / baseline: {spread(ratios(figures[ours], figures[base]))}"
