@@ -119,6 +119,8 @@ def _die_after_flag(config: PortalConfig, registry: Registry) -> PortalSummary:
 def test_fleet_spreads_portals_over_worker_processes(tmp_path: Path, farm: list[Simulator]) -> None:
     configs = _configs(tmp_path, farm) * 2  # six portals, three distinct pages
     edit_charter(farm[1], "fr", "Se souvenir de la langue du visiteur", "Langue")
+    for sim in farm:  # slow enough that one worker cannot finish both shares alone
+        sim.faults.arm({"latency": 0.2})
     seen: list[str] = []
     summaries = run_fleet(
         configs, _check_telling_pid, jobs=4, processes=2, on_done=lambda s: seen.append(s.portal)
