@@ -25,11 +25,11 @@ REGISTRY = Path(__file__).resolve().parent.parent / "config" / "registry.toml"
 def _serve(count: int, latency: float, tls: bool, root: Path, conn: Connection) -> None:
     sims = []
     for i in range(count):
-        options = {"tls": True} if tls else {}  # HTTPS: a throwaway CA per simulator
-        sim = Simulator(state_dir=root / f"sim{i}", api_key=None, **options).start()
+        # HTTPS: each simulator makes a throwaway CA; see _bundle for the client's side.
+        sim = Simulator(state_dir=root / f"sim{i}", api_key=None, tls=tls).start()
         sim.faults.arm({"latency": latency})
         sims.append(sim)
-    conn.send([(sim.base_url, str(getattr(sim, "ca_bundle", None) or "")) for sim in sims])
+    conn.send([(sim.base_url, str(sim.ca_bundle or "")) for sim in sims])
     while conn.recv() == "cpu":  # until the benchmark is done
         conn.send(time.process_time())
     for sim in sims:
