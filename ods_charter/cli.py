@@ -47,7 +47,7 @@ ConfigsOpt = Annotated[
     typer.Option("--config", "-c", help="Portal configuration file(s); repeat for several."),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once, in all.")]
 ProcessesOpt = Annotated[
     int | None,
     typer.Option("--processes", help="Worker processes for many portals; default: one per core."),
