@@ -250,6 +250,10 @@ ForceOpt = Annotated[
     bool, typer.Option("--force", help="Edit a page pushed by a parent domain anyway.")
 ]
 BackupOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Where backups go.")]
+LockWaitOpt = Annotated[
+    float,
+    typer.Option("--lock-wait", help="Seconds to wait for another run writing the same page."),
+]
 
 
 def _client(cfg: PortalConfig) -> Any:
@@ -274,7 +278,13 @@ def _confirm(yes: bool) -> Any:
 
 
 def _write_plan(
-    client: Any, plan: Any, *, yes: bool, dry_run: bool, backup_dir: Path | None
+    client: Any,
+    plan: Any,
+    *,
+    yes: bool,
+    dry_run: bool,
+    backup_dir: Path | None,
+    lock_wait: float = 30.0,
 ) -> None:
     """Show the plan, then ask and write (publish and rollback alike)."""
     from ods_charter.publish import execute
@@ -288,7 +298,9 @@ def _write_plan(
     if not _confirm(yes)(plan):
         typer.echo("nothing written", err=True)
         raise typer.Exit(1)
-    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    execute(
+        client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo, lock_wait=lock_wait
+    )
 
 
 def _backup_dir(backup_dir: Path | None) -> Path:
@@ -333,6 +345,7 @@ def publish(
     verify_live: Annotated[
         bool, typer.Option("--verify-live", help="Also check the public page afterwards.")
     ] = False,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> None:
     """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY)."""
     from ods_charter.publish import LegalPageError, plan_publish
@@ -345,7 +358,7 @@ def publish(
     except LegalPageError as exc:
         typer.echo(exc.html, nl=False)
         raise
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
+    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir, lock_wait=lock_wait)
     if verify_live:
         from ods_charter.charter import run_check
         from ods_charter.report import to_text
@@ -437,15 +450,32 @@ def rollback(
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,
     backup_dir: BackupOpt = None,
+    to_slug: Annotated[
+        str | None,
+        typer.Option("--to-slug", help="Restore into this page, even if the backup is of another."),
+    ] = None,
+    force_portal: Annotated[
+        bool,
+        typer.Option("--force-portal", help="Restore a backup taken on another portal."),
+    ] = False,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> None:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
-    from ods_charter.publish import plan_rollback, read_backup
+    from ods_charter.backup import read_backup
+    from ods_charter.publish import plan_rollback
 
     data = read_backup(backup)
     cfg = _config(config, base_url)
     client = _client(cfg)
-    plan = plan_rollback(client, data, force=force)
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
+    plan = plan_rollback(
+        client,
+        data,
+        slug=to_slug or cfg.slug,
+        to_slug=to_slug is not None,
+        force_portal=force_portal,
+        force=force,
+    )
+    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir, lock_wait=lock_wait)
 
 
 @app.command()
