@@ -1,59 +1,306 @@
 """The ``ods-charter`` command: a thin layer over the library.
 
-Errors are turned into messages and exit codes here, in :func:`main`, and
-nowhere else: 0 success / in sync, 1 drift or findings, 2 error.
+Commands return an :class:`~ods_charter.exitcode.ExitCode`; errors are turned
+into messages and exit codes in one place, :func:`main`. Only typer is imported
+at start-up: everything else is imported inside the command that needs it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ods_charter import __version__
+from ods_charter.exitcode import ExitCode
+from ods_charter.reports import PlanFormat, RecordFormat, ReportFormat
+
 if TYPE_CHECKING:
     from ods_charter.config import PortalConfig
+    from ods_charter.events import RequestEvent
     from ods_charter.registry import Registry
+    from ods_charter.reports import Report
 
 app = typer.Typer(
     name="ods-charter",
     help="Keep an Opendatasoft portal's cookie charter true to the registry in git.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+CONFIG_ENV = "ODS_CHARTER_CONFIG"
+CONFIG_NAME = Path("config") / "portal.toml"
+
+
+class Color(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+@dataclass
+class _Ui:
+    """What the global options asked for, for the command that runs."""
+
+    color: bool = False  # colour on stdout
+    color_err: bool = False  # colour on stderr
+    verbose: bool = False
+    quiet: bool = False
+
+
+UI = _Ui()
+
+# Options shared by the commands: one name, one meaning everywhere.
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Portal configuration file.", show_default=True)
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help=f"Portal configuration file; default ${CONFIG_ENV}, else {CONFIG_NAME} "
+        "here or in a parent folder.",
+    ),
+]
+ConfigsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help=f"Portal configuration file(s), repeat for several; default ${CONFIG_ENV}, "
+        f"else {CONFIG_NAME} here or in a parent folder.",
+    ),
 ]
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option("--base-url", envvar="ODS_BASE_URL", help="Override [portal] base_url."),
 ]
 UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="Read this page (absolute, or relative to the portal).")
+    str | None,
+    typer.Option("--url", help="Read this page (absolute, or relative to the portal)."),
 ]
 FileOpt = Annotated[
-    Path | None, typer.Option("--file", "-f", help="Read a saved HTML file instead of the portal.")
+    Path | None,
+    typer.Option("--file", "-f", help="Read a saved HTML file instead of the portal (- = stdin)."),
 ]
 LangOpt = Annotated[
-    list[str] | None, typer.Option("--lang", "-l", help="Language(s); default: [page] languages.")
+    str | None, typer.Option("--lang", "-l", help="Language; default: the first of [page].")
 ]
-DEFAULT_CONFIG = Path("config/portal.toml")
-ConfigsOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--config", "-c", help="Portal configuration file(s); repeat for several."),
+LangsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--lang", "-l", help="Language, repeat for several; default: [page] languages."),
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result to this file (- = stdout).")
+]
+RegistryOpt = Annotated[
+    Path | None,
+    typer.Option("--registry", help="Registry file; default [registry] path of the config."),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
+ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", help="Report format.")]
+PlanFormatOpt = Annotated[
+    PlanFormat, typer.Option("--format", help="text for people, json for programs.")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Show the plan, write nothing: exit 0 nothing to do, 1 changes."
+    ),
+]
+ParentOpt = Annotated[
+    bool,
+    typer.Option("--allow-parent", help="Edit a page pushed by a parent domain anyway."),
+]
+BackupOpt = Annotated[
+    Path | None, typer.Option("--backup-dir", help="Where backups go (.ods-charter/backups).")
+]
 
 
-def _config(path: Path, base_url: str | None) -> PortalConfig:
+# -- global options -------------------------------------------------------------
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ods-charter {__version__}")
+        raise typer.Exit()
+
+
+def _wants_color(choice: Color, stream: Any) -> bool:
+    if choice is Color.never:
+        return False
+    if choice is Color.always:
+        return True
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(stream.isatty())
+
+
+def _on_request(event: RequestEvent) -> None:
+    """--verbose: one line per request, and a line before each retry."""
+    if event.kind == "retry":
+        return _on_retry(event)
+    what = str(event.status) if event.status is not None else f"failed: {event.reason}"
+    tries = f" (attempt {event.attempt} of {event.attempts})" if event.attempt > 1 else ""
+    _note(f"{event.method} {event.url} -> {what} in {event.seconds * 1000:.0f} ms{tries}")
+
+
+def _on_retry(event: RequestEvent) -> None:
+    if event.kind == "retry":
+        _note(
+            f"retrying in {event.seconds:.1f} s: {event.reason} from {event.url} "
+            f"(attempt {event.attempt + 1} of {event.attempts})"
+        )
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    color: Annotated[
+        Color, typer.Option("--color", help="Colour: auto (on a terminal, unless NO_COLOR).")
+    ] = Color.auto,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show each HTTP request (never the key).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but errors and asked-for data.")
+    ] = False,
+) -> None:
+    """Keep an Opendatasoft portal's cookie charter true to the registry in git.
+
+    Exit codes: 0 success / in sync, 1 drift, findings or changes pending, 2 error.
+    """
+    from ods_charter import events
+
+    UI.color = _wants_color(color, sys.stdout)
+    UI.color_err = _wants_color(color, sys.stderr)
+    UI.verbose, UI.quiet = verbose, quiet
+    events.LISTENERS[:] = []
+    if verbose:
+        events.LISTENERS.append(_on_request)
+    elif sys.stderr.isatty() and not quiet:
+        events.LISTENERS.append(_on_retry)
+
+
+# -- output ---------------------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    """A line for the person running the command (stdout); silent with --quiet."""
+    if not UI.quiet:
+        typer.echo(text)
+
+
+def _note(text: str) -> None:
+    """Progress and notes (stderr); silent with --quiet."""
+    if not UI.quiet:
+        typer.echo(text, err=True)
+
+
+def _emit(text: str, output: Path | None, *, data: bool = True) -> None:
+    """A result: to ``output`` (atomically) or stdout. ``data`` results (asked-for
+    formats) are printed even with --quiet; human text is not."""
+    if output is None or str(output) == "-":
+        if data or not UI.quiet:
+            typer.echo(text, nl=not text.endswith("\n"))
+        return
+    from ods_charter.registry import atomic_write
+
+    atomic_write(output, text if text.endswith("\n") else text + "\n")
+
+
+def _show(report: Report, fmt: ReportFormat, output: Path | None) -> ExitCode:
+    from ods_charter.reports import render
+
+    to_terminal = output is None or str(output) == "-"
+    text = render(report, fmt.value, color=UI.color and to_terminal)
+    _emit(text, output, data=fmt is not ReportFormat.text)
+    return report.exit_code
+
+
+# -- configuration --------------------------------------------------------------
+
+
+def find_config(explicit: Path | None = None, start: Path | None = None) -> Path | None:
+    """``--config``, else ``$ODS_CHARTER_CONFIG``, else ``config/portal.toml`` in the
+    working directory or the nearest parent that has one."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
+
+
+def _config_path(explicit: Path | None) -> Path:
+    found = find_config(explicit)
+    if found is None:
+        from ods_charter.errors import ConfigError
+
+        raise ConfigError(
+            f"no {CONFIG_NAME} here or in a parent folder: run `ods-charter init URL`, "
+            f"pass --config or set {CONFIG_ENV}"
+        )
+    return found
+
+
+def _config(path: Path | None, base_url: str | None) -> PortalConfig:
     from ods_charter.config import load_config
 
-    return load_config(path).with_base_url(base_url)
+    return load_config(_config_path(path)).with_base_url(base_url)
+
+
+def _adhoc_config(url: str | None, registry: Path | None) -> PortalConfig:
+    """A config for --url or --file when there is no portal.toml."""
+    from urllib.parse import urlsplit
+
+    from ods_charter.config import PortalConfig
+    from ods_charter.errors import ConfigError
+
+    base, page = "http://localhost", None
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ConfigError(f"--url {url!r}: without a config, give an absolute http(s) URL")
+        base, page = f"{parts.scheme}://{parts.netloc}", url
+    return PortalConfig(
+        name=urlsplit(base).hostname or base,
+        base_url=base,
+        slug="",
+        languages=("fr",),
+        registry_path=registry or Path("registry.toml"),
+        page_url=page,
+    )
+
+
+def _config_for_page(
+    config: Path | None,
+    base_url: str | None,
+    url: str | None,
+    file: Path | None,
+    registry: Path | None = None,
+) -> PortalConfig:
+    """The config when there is one; --url and --file also work without."""
+    from dataclasses import replace
+
+    found = find_config(config)
+    if found is None and (url or file):
+        return _adhoc_config(url, registry)
+    cfg = _config(config, base_url)
+    return replace(cfg, registry_path=registry) if registry else cfg
 
 
 def _registry(config: PortalConfig) -> Registry:
@@ -62,99 +309,102 @@ def _registry(config: PortalConfig) -> Registry:
     return load_registry(config.registry_path)
 
 
-def _one_page(
-    file: Path | None, url: str | None, config: Path, base_url: str | None, lang: str | None
-) -> Any:
-    """A parsed page from a saved file, or fetched from the portal in ``lang``."""
-    if file is not None:
-        from ods_charter.charter import read_html_file
-        from ods_charter.parse import parse_page
+def _languages(asked: list[str] | None, known: tuple[str, ...], where: str) -> list[str]:
+    unknown = [lang for lang in asked or [] if lang not in known]
+    if unknown:
+        from ods_charter.errors import ConfigError
 
-        return parse_page(read_html_file(file), str(file))
+        raise ConfigError(
+            f"--lang {', '.join(unknown)}: not a language of {where} ({', '.join(known)})"
+        )
+    return list(asked or known)
+
+
+def _one_page(
+    file: Path | None, url: str | None, config: Path | None, base_url: str | None, lang: str | None
+) -> Any:
+    """A parsed page from a saved file (or stdin), or fetched from the portal in ``lang``."""
     from ods_charter.charter import load_pages
 
-    cfg = _config(config, base_url)
-    language = lang or cfg.languages[0]
-    return load_pages(cfg, [language], url=url)[1][language]
+    cfg = _config_for_page(config, base_url, url, file)
+    language = _languages([lang] if lang else None, cfg.languages, "[page] languages")[0]
+    return load_pages(cfg, [language], file=file, url=url)[1][language]
 
 
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text)
-        return
-    from ods_charter.registry import atomic_write
-
-    atomic_write(output, text if text.endswith("\n") else text + "\n")
+# -- fleet ----------------------------------------------------------------------
 
 
-def _one_or_fleet(
-    configs: list[Path] | None,
-    all_portals: bool,
-    task: Any,
-    jobs: int,
-    base_url: str | None,
-    fmt: str,
-    output: Path | None,
-) -> Path:
-    """The one config to use; with several (or --all), run ``task`` over every
-    portal, print one summary table and exit."""
-    import os
-
+def _fleet(
+    configs: list[Path] | None, all_portals: bool, task: Any, jobs: int, base_url: str | None
+) -> list[Any] | None:
+    """With several configs (or --all), ``task`` run over every portal; else None."""
+    if not all_portals and len(configs or []) <= 1:
+        return None
     from ods_charter import fleet
 
-    configs = configs or [DEFAULT_CONFIG]
-    if not all_portals and len(configs) == 1:
-        return configs[0]
-    paths = fleet.portal_configs(configs, all_portals)
+    paths = fleet.portal_configs(configs or [_config_path(None)], all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
-    show = sys.stderr.isatty() and not os.environ.get("CI")
-    if show:
+    if sys.stderr.isatty() and not os.environ.get("CI") and not UI.quiet:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
-            summaries = fleet.run_fleet(
+            return fleet.run_fleet(
                 paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
             )
-    else:
-        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
-    _emit(fleet.format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
-    raise typer.Exit(fleet.fleet_exit_code(summaries))
+    return fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+
+
+def _fleet_report(
+    summaries: list[Any], title: str, fmt: ReportFormat, output: Path | None
+) -> ExitCode:
+    from ods_charter.reports.build import from_fleet
+
+    return _show(from_fleet(summaries, title), fmt, output)
+
+
+# -- reading --------------------------------------------------------------------
 
 
 @app.command()
 def fetch(
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOpt = None,
     base_url: BaseUrlOpt = None,
     url: UrlOpt = None,
-    lang: Annotated[str | None, typer.Option("--lang", "-l", help="?flg= language")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
-) -> None:
+    lang: LangOpt = None,
+    output: OutputOpt = None,
+) -> ExitCode:
     """Download the public charter page (HTML) as the portal serves it."""
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
-    cfg = _config(config, base_url)
+    cfg = _config_for_page(config, base_url, url, None)
     target = cfg.resolve(url) if url else cfg.charter_url
-    page = fetch_page(Transport(cfg.http), target, lang or cfg.languages[0])
-    if output is None:
+    language = _languages([lang] if lang else None, cfg.languages, "[page] languages")[0]
+    page = fetch_page(Transport(cfg.http), target, language)
+    if output is None or str(output) == "-":
         sys.stdout.buffer.write(page.html)
     else:
         output.write_bytes(page.html)
-        typer.echo(f"saved {len(page.html):,} bytes from {page.url} to {output}", err=True)
+        _note(f"saved {len(page.html):,} bytes from {page.url} to {output}")
+    return ExitCode.OK
 
 
 @app.command()
 def parse(
     file: FileOpt = None,
     url: UrlOpt = None,
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOpt = None,
     base_url: BaseUrlOpt = None,
-    lang: Annotated[str | None, typer.Option("--lang", "-l")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json | csv | table")] = "json",
-) -> None:
+    lang: LangOpt = None,
+    fmt: Annotated[RecordFormat, typer.Option("--format", help="Records format.")] = (
+        RecordFormat.json
+    ),
+    output: OutputOpt = None,
+) -> ExitCode:
     """Print the cookie records found in a page."""
-    from ods_charter.output import records_as
+    from ods_charter.reports.records import records_as
 
     page = _one_page(file, url, config, base_url, lang)
-    typer.echo(records_as(page.records, fmt), nl=False)
+    _emit(records_as(page.records, fmt.value), output)
+    return ExitCode.OK
 
 
 @app.command()
@@ -162,29 +412,106 @@ def check(
     file: FileOpt = None,
     url: UrlOpt = None,
     config: ConfigsOpt = None,
+    registry: RegistryOpt = None,
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
-    lang: LangOpt = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="text | json | markdown | github | junit | html")
-    ] = "text",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report here.")
-    ] = None,
-) -> None:
+    lang: LangsOpt = None,
+    fmt: ReportFormatOpt = ReportFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
+    from ods_charter.errors import FetchError, ParseError
     from ods_charter.fleet import check_task
-    from ods_charter.output import check_report
+    from ods_charter.reports.build import failed_check, from_check
 
-    one = _one_or_fleet(config, all_portals, check_task, jobs, base_url, fmt, output)
-    cfg = _config(one, base_url)
-    registry = _registry(cfg)
-    languages = lang or ([registry.default_language] if file else list(cfg.languages))
-    result = run_check(cfg, registry, languages=languages, file=file, url=url)
-    _emit(check_report(result, fmt, registry), output)
-    raise typer.Exit(result.exit_code)
+    summaries = _fleet(config, all_portals, check_task, jobs, base_url)
+    if summaries is not None:
+        return _fleet_report(summaries, "Cookie charter", fmt, output)
+    cfg = _config_for_page(config[0] if config else None, base_url, url, file, registry)
+    reg = _registry(cfg)
+    default = [reg.default_language] if file or not cfg.slug else None
+    languages = _languages(lang or default, reg.languages, f"{cfg.registry_path}")
+    try:
+        result = run_check(cfg, reg, languages=languages, file=file, url=url)
+    except (FetchError, ParseError) as exc:
+        if fmt is ReportFormat.text:
+            raise
+        # A report a CI job can read even when the page could not be read.
+        page = str(file) if file else (cfg.resolve(url) if url else cfg.charter_url)
+        _show(from_check(failed_check(page, languages, str(exc), cfg.name), reg), fmt, output)
+        raise
+    return _show(from_check(result, reg), fmt, output)
+
+
+@app.command()
+def scan(
+    config: ConfigsOpt = None,
+    base_url: BaseUrlOpt = None,
+    all_portals: AllOpt = False,
+    jobs: JobsOpt = 8,
+    path: Annotated[
+        list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
+    ] = None,
+    lang: LangsOpt = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
+    ] = False,
+    fmt: ReportFormatOpt = ReportFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
+    """Record the cookies the portal really sets and hold the registry to them."""
+    from ods_charter.errors import FetchError
+    from ods_charter.fleet import scan_task
+    from ods_charter.reports import Item, Report
+    from ods_charter.reports.build import from_scan
+    from ods_charter.scan import scan as run_scan
+    from ods_charter.scan import scan_with_browser
+
+    summaries = _fleet(config, all_portals, scan_task, jobs, base_url)
+    if summaries is not None:
+        return _fleet_report(summaries, "Cookie scan", fmt, output)
+    cfg = _config(config[0] if config else None, base_url)
+    reg = _registry(cfg)
+    languages = (
+        _languages(lang, cfg.scan_languages or cfg.languages, "the portal") if lang else None
+    )
+    try:
+        result = run_scan(cfg, reg, paths=path, languages=languages)
+        if browser:
+            result = scan_with_browser(cfg, reg, result)
+    except FetchError as exc:
+        if fmt is ReportFormat.text:
+            raise
+        item = Item(cfg.name, "", "error", "error", f"error: {exc}")
+        data = {"portal": cfg.name, "status": "error", "error": str(exc)}
+        failed = Report("Cookie scan", cfg.base_url, "error", f"error: {exc}", [item], data=data)
+        _show(failed, fmt, output)
+        raise
+    return _show(from_scan(result, cfg.name), fmt, output)
+
+
+@app.command()
+def lint(
+    config: ConfigOpt = None,
+    registry: RegistryOpt = None,
+    fmt: ReportFormatOpt = ReportFormat.text,
+    output: OutputOpt = None,
+    list_rules: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
+) -> ExitCode:
+    """Check the registry against the rules: 0 no errors, 1 errors, 2 could not run."""
+    from ods_charter.lint import lint as run_lint
+    from ods_charter.lint import rules_table
+    from ods_charter.registry import load_registry
+    from ods_charter.reports.build import from_lint
+
+    if list_rules:
+        _emit(rules_table(), output)
+        return ExitCode.OK
+    path = registry or _config(config, None).registry_path
+    reg = load_registry(path)
+    return _show(from_lint(run_lint(reg), str(path), reg), fmt, output)
 
 
 @app.command("import")
@@ -192,47 +519,95 @@ def import_(
     output: Annotated[Path, typer.Option("--output", "-o", help="Registry file to write.")],
     file: FileOpt = None,
     url: UrlOpt = None,
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOpt = None,
     base_url: BaseUrlOpt = None,
-    lang: Annotated[str, typer.Option("--lang", "-l")] = "fr",
-    merge: Annotated[bool, typer.Option("--merge", help="Add this language to the file.")] = False,
+    lang: Annotated[str, typer.Option("--lang", "-l", help="Language of the page read.")] = "fr",
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Add this language to the file, keeping its comments.")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file.")] = False,
-) -> None:
+) -> ExitCode:
     """Bootstrap a registry from a charter page (or add a language with --merge)."""
+    from ods_charter.charter import load_pages
     from ods_charter.importer import import_registry
 
     if merge and force:
         raise typer.BadParameter("--merge and --force exclude each other")
-    page = _one_page(file, url, config, base_url, lang)
+    cfg = _config_for_page(config, base_url, url, file)
+    page = load_pages(cfg, [lang], file=file, url=url)[1][lang]
     for line in import_registry(page, lang, output, merge=merge, force=force):
-        typer.echo(line, err=True)
+        _note(line)
+    return ExitCode.OK
 
 
 @app.command()
-def validate(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+def validate(
+    config: ConfigOpt = None,
+    fmt: PlanFormatOpt = PlanFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
     """Check the portal configuration and the registry: exit 0 or 2."""
-    cfg = _config(config, None)
+    import json
+
+    path = _config_path(config)
+    cfg = _config(path, None)
     registry = _registry(cfg)
     missing = [lang for lang in cfg.languages if lang not in registry.languages]
     if missing:
         from ods_charter.errors import ConfigError
 
         raise ConfigError(
-            f"{config}: [page] languages {missing} are not in {cfg.registry_path} languages "
+            f"{path}: [page] languages {missing} are not in {cfg.registry_path} languages "
             f"{list(registry.languages)}"
         )
-    typer.echo(
-        f"ok: {config} and {cfg.registry_path} are valid "
-        f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})"
-    )
+    if fmt is PlanFormat.json:
+        doc = {
+            "status": "ok",
+            "config": str(path),
+            "registry": str(cfg.registry_path),
+            "cookies": len(registry.cookies),
+            "languages": list(registry.languages),
+        }
+        _emit(json.dumps(doc, ensure_ascii=False, indent=2), output)
+    else:
+        _emit(
+            f"ok: {path} and {cfg.registry_path} are valid "
+            f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})",
+            output,
+            data=False,
+        )
+    return ExitCode.OK
 
 
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Edit a page pushed by a parent domain anyway.")
-]
-BackupOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Where backups go.")]
+@app.command()
+def render(
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Render into this saved page's layout (- = stdin)."),
+    ] = None,
+    output: OutputOpt = None,
+) -> ExitCode:
+    """Print the cookie table(s) built from the registry."""
+    from ods_charter.render import render_default, splice_registry
+
+    cfg = _config(config, None)
+    registry = _registry(cfg)
+    language = _languages([lang] if lang else None, registry.languages, str(cfg.registry_path))[0]
+    if lang is None:
+        language = cfg.languages[0]
+    if file is None:
+        _emit(render_default(registry, language), output)
+        return ExitCode.OK
+    from ods_charter.charter import read_html_file
+
+    html = read_html_file(file).decode("utf-8", errors="replace")
+    _emit(splice_registry(html, registry, language).html, output)
+    return ExitCode.OK
+
+
+# -- writing --------------------------------------------------------------------
 
 
 def _client(cfg: PortalConfig) -> Any:
@@ -250,28 +625,51 @@ def _confirm(yes: bool) -> Any:
         if not sys.stdin.isatty():
             from ods_charter.errors import PublishError
 
-            raise PublishError("no terminal to ask for confirmation: pass --yes to publish")
-        return typer.confirm(f"Write these changes to {plan.portal}?", default=False)
+            raise PublishError("no terminal to ask for confirmation: pass --yes to write")
+        return typer.confirm(f"Write these changes to {plan.portal}?", default=False, err=True)
 
     return ask
 
 
-def _write_plan(
-    client: Any, plan: Any, *, yes: bool, dry_run: bool, backup_dir: Path | None
-) -> None:
-    """Show the plan, then ask and write (publish and rollback alike)."""
-    from ods_charter.publish import execute
+def _show_plan(plan: Any) -> None:
+    from ods_charter.reports.plans import colour_diff
 
-    typer.echo(plan.summary())
+    _say(plan.summary())
     diff = plan.html_diff()
     if diff:
-        typer.echo(diff, nl=False)
-    if not plan.has_changes or dry_run:
-        raise typer.Exit(0)
-    if not _confirm(yes)(plan):
-        typer.echo("nothing written", err=True)
-        raise typer.Exit(1)
-    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+        _say(f"(diff of the page HTML, {plan.action}: - now on the page, + after {plan.action})")
+        _say(colour_diff(diff, UI.color).rstrip("\n"))
+
+
+def _write_plan(
+    client: Any,
+    plan: Any,
+    *,
+    yes: bool,
+    dry_run: bool,
+    backup_dir: Path | None,
+    fmt: PlanFormat,
+    output: Path | None,
+) -> tuple[ExitCode, Any]:
+    """Show the plan, then ask and write (publish and rollback alike)."""
+    from ods_charter.publish import execute
+    from ods_charter.reports.plans import plan_outcome
+
+    if fmt is PlanFormat.text:
+        _show_plan(plan)
+    outcome = None
+    if plan.has_changes and not dry_run:
+        if _confirm(yes)(plan):
+            step = _say if fmt is PlanFormat.text else _note
+            outcome = execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=step)
+        else:
+            _note("nothing written")
+    status, code = plan_outcome(plan, outcome, dry_run=dry_run)
+    if fmt is PlanFormat.json:
+        from ods_charter.reports.plans import plan_json
+
+        _emit(plan_json(plan, status, outcome), output)
+    return code, outcome
 
 
 def _backup_dir(backup_dir: Path | None) -> Path:
@@ -281,59 +679,52 @@ def _backup_dir(backup_dir: Path | None) -> Path:
 
 
 @app.command()
-def render(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    lang: Annotated[str | None, typer.Option("--lang", "-l")] = None,
-    page_file: Annotated[
-        Path | None, typer.Option("--page-file", help="Render into this page's layout.")
-    ] = None,
-) -> None:
-    """Print the cookie table(s) built from the registry."""
-    from ods_charter.render import render_default, splice_registry
-
-    cfg = _config(config, None)
-    registry = _registry(cfg)
-    language = lang or cfg.languages[0]
-    if page_file is None:
-        typer.echo(render_default(registry, language), nl=False)
-        return
-    from ods_charter.charter import read_html_file
-
-    html = read_html_file(page_file).decode("utf-8", errors="replace")
-    typer.echo(splice_registry(html, registry, language).html, nl=False)
-
-
-@app.command()
 def publish(
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOpt = None,
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
+    allow_parent: ParentOpt = False,
     backup_dir: BackupOpt = None,
     verify_live: Annotated[
         bool, typer.Option("--verify-live", help="Also check the public page afterwards.")
     ] = False,
-) -> None:
-    """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY)."""
+    fmt: PlanFormatOpt = PlanFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
+    """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY).
+
+    Exit 0 written or nothing to do, 1 changes pending (--dry-run) or declined, 2 error.
+    """
     from ods_charter.publish import LegalPageError, plan_publish
 
     cfg = _config(config, base_url)
     registry = _registry(cfg)
     try:
         client = _client(cfg)
-        plan = plan_publish(client, cfg, registry, force=force)
+        plan = plan_publish(client, cfg, registry, force=allow_parent)
     except LegalPageError as exc:
-        typer.echo(exc.html, nl=False)
+        _emit(exc.html, None)
         raise
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
-    if verify_live:
+    code, outcome = _write_plan(
+        client,
+        plan,
+        yes=yes,
+        dry_run=dry_run,
+        backup_dir=backup_dir,
+        fmt=fmt,
+        output=output,
+    )
+    if verify_live and outcome is not None:
         from ods_charter.charter import run_check
-        from ods_charter.report import to_text
+        from ods_charter.reports.build import from_check
 
-        result = run_check(cfg, registry, transport=client.transport)
-        typer.echo(to_text(result))
-        raise typer.Exit(result.exit_code)
+        return _show(
+            from_check(run_check(cfg, registry, transport=client.transport)),
+            ReportFormat.text,
+            None,
+        )
+    return code
 
 
 @app.command()
@@ -344,72 +735,181 @@ def sync(
     jobs: JobsOpt = 8,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
+    allow_parent: ParentOpt = False,
     backup_dir: BackupOpt = None,
-) -> None:
-    """Check, publish when the page drifted, check again: 0 in sync, 1 drift left, 2 error."""
-    from ods_charter.report import to_text
+    fmt: PlanFormatOpt = PlanFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
+    """Check, publish when the page drifted, check again.
+
+    Exit 0 in sync, 1 drift left or changes pending (--dry-run), 2 error.
+    """
+    from ods_charter.reports.plans import sync_exit_code, sync_json
     from ods_charter.sync import sync as run_sync
 
-    configs = config or [DEFAULT_CONFIG]
-    if all_portals or len(configs) > 1:
-        if not (yes or dry_run):
-            from ods_charter.errors import ConfigError
+    def task(cfg: PortalConfig, registry: Registry) -> Any:
+        from ods_charter.fleet import summarize_check
 
-            raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
+        outcome = run_sync(
+            cfg,
+            registry,
+            _client(cfg),
+            confirm=lambda plan: True,
+            dry_run=dry_run,
+            force=allow_parent,
+            backup_dir=_backup_dir(backup_dir),
+        )
+        return summarize_check(cfg, outcome.final)
 
-        def task(cfg: PortalConfig, registry: Registry) -> Any:
-            from ods_charter.fleet import summarize_check
+    if (all_portals or len(config or []) > 1) and not (yes or dry_run):
+        from ods_charter.errors import ConfigError
 
-            outcome = run_sync(
-                cfg,
-                registry,
-                _client(cfg),
-                confirm=lambda plan: True,
-                dry_run=dry_run,
-                force=force,
-                backup_dir=_backup_dir(backup_dir),
-            )
-            return summarize_check(cfg, outcome.final)
-
-        _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
-    cfg = _config(configs[0], base_url)
+        raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
+    summaries = _fleet(config, all_portals, task, jobs, base_url)
+    if summaries is not None:
+        report_fmt = ReportFormat.json if fmt is PlanFormat.json else ReportFormat.text
+        return _fleet_report(summaries, "Cookie charter sync", report_fmt, output)
+    cfg = _config(config[0] if config else None, base_url)
     registry = _registry(cfg)
+    text = fmt is PlanFormat.text
     outcome = run_sync(
         cfg,
         registry,
         _client(cfg),
         confirm=_confirm(yes),
         dry_run=dry_run,
-        force=force,
+        force=allow_parent,
         backup_dir=_backup_dir(backup_dir),
-        on_step=typer.echo,
+        on_step=_say if text else _note,
     )
+    if not text:
+        _emit(sync_json(outcome, dry_run=dry_run), output)
+        return sync_exit_code(outcome, dry_run=dry_run)
     if outcome.plan is not None and (dry_run or outcome.published is None):
+        from ods_charter.reports.plans import colour_diff
+
         diff = outcome.plan.html_diff()
-        typer.echo(diff, nl=False)
-    typer.echo(to_text(outcome.final))
-    raise typer.Exit(outcome.exit_code)
+        if diff:
+            _say("(diff of the page HTML: - now on the page, + after publish)")
+            _say(colour_diff(diff, UI.color).rstrip("\n"))
+    from ods_charter.reports.build import from_check
+
+    _show(from_check(outcome.final, registry), ReportFormat.text, None)
+    return sync_exit_code(outcome, dry_run=dry_run)
 
 
 @app.command()
 def rollback(
-    backup: Annotated[Path, typer.Argument(help="A backup file written by publish.")],
-    config: ConfigOpt = DEFAULT_CONFIG,
+    backup: Annotated[
+        str | None,
+        typer.Argument(help="A backup file written by publish, or 'latest' for the newest."),
+    ] = None,
+    list_backups: Annotated[
+        bool, typer.Option("--list", help="List the backups, newest last, and exit.")
+    ] = False,
+    config: ConfigOpt = None,
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
+    allow_parent: ParentOpt = False,
     backup_dir: BackupOpt = None,
-) -> None:
+    fmt: PlanFormatOpt = PlanFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
     from ods_charter.publish import plan_rollback, read_backup
+    from ods_charter.reports.plans import backups_json, backups_text, list_backups_in
 
-    data = read_backup(backup)
+    folder = _backup_dir(backup_dir)
+    if list_backups:
+        found = list_backups_in(folder)
+        text = backups_json(found) if fmt is PlanFormat.json else backups_text(found, folder)
+        _emit(text, output)
+        return ExitCode.OK
+    if backup is None:
+        raise typer.BadParameter("name a backup file, or 'latest' (see rollback --list)")
     cfg = _config(config, base_url)
+    if backup == "latest":
+        mine = [b for b in list_backups_in(folder) if b.portal in {cfg.base_url, ""}]
+        if not mine:
+            from ods_charter.errors import ConfigError
+
+            raise ConfigError(f"{folder}: no backup of {cfg.base_url} to roll back to")
+        path = mine[-1].path
+        _note(f"latest backup: {path}")
+    else:
+        path = Path(backup)
+    data = read_backup(path)
     client = _client(cfg)
-    plan = plan_rollback(client, data, force=force)
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
+    plan = plan_rollback(client, data, force=allow_parent)
+    code, _ = _write_plan(
+        client,
+        plan,
+        yes=yes,
+        dry_run=dry_run,
+        backup_dir=backup_dir,
+        fmt=fmt,
+        output=output,
+    )
+    return code
+
+
+# -- getting started ------------------------------------------------------------
+
+
+@app.command()
+def init(
+    portal: Annotated[
+        str | None, typer.Argument(help="The portal's address, e.g. https://data.example.org.")
+    ] = None,
+    url: UrlOpt = None,
+    lang: LangsOpt = None,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write portal.toml and registry.toml.")
+    ] = Path("config"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite portal.toml and registry.toml.")
+    ] = False,
+) -> ExitCode:
+    """Find the portal's cookie charter and write config/portal.toml and config/registry.toml."""
+    from ods_charter.charter import load_pages
+    from ods_charter.config import _check_url
+    from ods_charter.init import FoundPage, _slug, find_charter, write_project
+    from ods_charter.secrets import api_key
+
+    if portal is None:
+        if not sys.stdin.isatty():
+            raise typer.BadParameter("give the portal's address: ods-charter init URL")
+        portal = typer.prompt("Portal address (e.g. https://data.example.org)", err=True)
+    base = _check_url(portal, "portal address")
+    languages = lang or ["fr"]
+    if url:
+        cfg = _adhoc_config(base, None)
+        target, pages = load_pages(cfg, languages[:1], url=url)
+        from urllib.parse import urlsplit
+
+        found = FoundPage(target, _slug(urlsplit(target).path), pages[languages[0]])
+    else:
+        found = find_charter(
+            base, language=languages[0], api_key=api_key(required=False), on_try=_note
+        )
+    for line in write_project(directory, found, base, languages, force=force):
+        _note(line)
+    _note("next: ods-charter check   (then ods-charter sync --dry-run with ODS_API_KEY set)")
+    return ExitCode.OK
+
+
+@app.command()
+def demo(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Portal config to run it with; default: built in."),
+    ] = None,
+) -> ExitCode:
+    """Run the whole fetch, check, publish, verify cycle against a simulated portal."""
+    from ods_charter.demo import run_demo
+
+    return ExitCode(run_demo(config, _say, color=UI.color))
 
 
 @app.command()
@@ -422,7 +922,9 @@ def simulator(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="ODS_SIMULATOR_KEY", help="Read-write key.")
     ] = None,
-    read_only_key: Annotated[str | None, typer.Option("--read-only-key")] = None,
+    read_only_key: Annotated[
+        str | None, typer.Option("--read-only-key", help="A key that may only read.")
+    ] = None,
 ) -> None:
     """Run the embedded Opendatasoft portal simulator in the foreground."""
     import secrets
@@ -443,86 +945,31 @@ def simulator(
         sim.stop()
 
 
-@app.command()
-def demo(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Run the whole fetch, check, publish, verify cycle against a simulated portal."""
-    from ods_charter.demo import run_demo
-
-    raise typer.Exit(run_demo(config, typer.echo))
-
-
-@app.command()
-def scan(
-    config: ConfigsOpt = None,
-    base_url: BaseUrlOpt = None,
-    all_portals: AllOpt = False,
-    jobs: JobsOpt = 8,
-    path: Annotated[
-        list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
-    ] = None,
-    lang: LangOpt = None,
-    browser: Annotated[
-        bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
-    ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
-) -> None:
-    """Record the cookies the portal really sets and hold the registry to them."""
-    from ods_charter.fleet import scan_task
-    from ods_charter.scan import format_scan, scan_with_browser
-    from ods_charter.scan import scan as run_scan
-
-    one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
-    cfg = _config(one, base_url)
-    registry = _registry(cfg)
-    result = run_scan(cfg, registry, paths=path, languages=lang)
-    if browser:
-        result = scan_with_browser(cfg, registry, result)
-    typer.echo(format_scan(result, fmt))
-    raise typer.Exit(result.exit_code)
-
-
-@app.command()
-def lint(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
-    list_rules: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
-) -> None:
-    """Check the registry against the rules: 0 no errors, 1 errors, 2 could not run."""
-    from ods_charter.lint import exit_code, format_findings, rules_table
-    from ods_charter.lint import lint as run_lint
-
-    if list_rules:
-        typer.echo(rules_table())
-        return
-    cfg = _config(config, None)
-    findings = run_lint(_registry(cfg))
-    typer.echo(format_findings(findings, fmt, str(cfg.registry_path)))
-    raise typer.Exit(exit_code(findings))
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run a command, turn the project's errors into exit code 2."""
+    """Entry point: run a command, map the project's errors to messages and exit codes."""
     from ods_charter.errors import OdsCharterError
     from ods_charter.secrets import load_dotenv_file, redact
+
+    def fail(message: str, code: ExitCode) -> None:
+        label = "\033[31merror:\033[0m" if UI.color_err else "error:"
+        typer.echo(f"{label} {message}", err=True)
+        sys.exit(int(code))
 
     load_dotenv_file()
     try:
         code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
     except OdsCharterError as exc:
-        typer.echo(f"error: {redact(str(exc))}", err=True)
-        sys.exit(exc.exit_code)
+        fail(redact(str(exc)), exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument
         show = getattr(exc, "show", None)
         if callable(show):
             show()
-        else:
-            typer.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(2)
+            sys.exit(int(ExitCode.ERROR))
+        fail(exc.format_message(), ExitCode.ERROR)
     except OSError as exc:  # a path the user gave: unwritable, missing folder, port taken
         where = f"{exc.filename}: " if exc.filename else ""
-        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
-        sys.exit(2)
+        fail(f"{where}{exc.strerror or exc}", ExitCode.ERROR)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(int(code) if isinstance(code, int) else int(ExitCode.OK))

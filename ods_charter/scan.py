@@ -3,7 +3,6 @@ and hold the registry to it."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ods_charter.config import PortalConfig
+from ods_charter.exitcode import ExitCode
 from ods_charter.fetch import with_language
 from ods_charter.registry import Registry
 from ods_charter.transport import Transport
@@ -50,8 +50,9 @@ class ScanResult:
     local_storage: list[str] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
-        return 1 if any(f.kind != "not_seen" for f in self.findings) else 0
+    def exit_code(self) -> ExitCode:
+        failed = any(f.kind != "not_seen" for f in self.findings)
+        return ExitCode.CHANGES if failed else ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -177,38 +178,6 @@ def scan(
         require_secure = config.expects_secure_cookies
     result.findings = assess(registry, result.cookies, require_secure=require_secure)
     return result
-
-
-_TITLES = {
-    "undeclared": "set by the portal, absent from the registry",
-    "lifetime": "lives longer than the registry says",
-    "insecure": "missing a security attribute",
-    "not_seen": "declared but not seen (information)",
-}
-
-
-def format_scan(result: ScanResult, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
-    markdown = fmt == "markdown"
-    lines = [
-        ("### " if markdown else "")
-        + f"Cookie scan: {len(result.cookies)} cookies seen on {len(result.urls)} URLs"
-    ]
-    for kind, title in _TITLES.items():
-        found = [f for f in result.findings if f.kind == kind]
-        if not found:
-            continue
-        lines.append(f"\n{'#### ' if markdown else ''}{title}")
-        lines += [
-            f"- `{f.cookie}`: {f.message}" if markdown else f"  {f.cookie}: {f.message}"
-            for f in found
-        ]
-    if result.local_storage:
-        lines.append("\nlocalStorage keys: " + ", ".join(result.local_storage))
-    if not result.exit_code:
-        lines.append("\nnothing to fix")
-    return "\n".join(lines)
 
 
 def scan_with_browser(config: PortalConfig, registry: Registry, result: ScanResult) -> ScanResult:

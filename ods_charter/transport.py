@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ import requests
 from ods_charter import __version__
 from ods_charter.config import HttpSettings
 from ods_charter.errors import FetchError
+from ods_charter.events import RequestEvent, emit
 from ods_charter.secrets import redact
 
 USER_AGENT = f"ods-charter/{__version__}"
@@ -79,13 +80,21 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def wait(self, attempt: int, delay_asked: float | None) -> None:
+    def wait(
+        self,
+        attempt: int,
+        delay_asked: float | None,
+        event: RequestEvent | None = None,
+        reason: str = "",
+    ) -> None:
         """Sleep before a retry: the server's Retry-After (capped), else backoff."""
         s = self.settings
         if delay_asked is not None:
             delay = min(delay_asked, s.max_retry_after)
         else:
             delay = s.backoff * (2**attempt) * (1 + random.random() / 4)
+        if event is not None:
+            emit(replace(event, kind="retry", seconds=delay, reason=reason))
         self._sleep(delay)
 
     def _read(self, resp: requests.Response, url: str) -> bytes:
@@ -122,6 +131,8 @@ class Transport:
         attempts = s.retries + 1 if retry else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            started = time.monotonic()
+            event = RequestEvent("response", method, redact(url), attempt + 1, attempts)
             try:
                 with self.session.request(
                     method,
@@ -132,8 +143,13 @@ class Transport:
                     stream=True,
                     allow_redirects=allow_redirects,
                 ) as resp:
+                    took = time.monotonic() - started
+                    emit(replace(event, status=resp.status_code, seconds=took))
                     if resp.status_code in RETRY_STATUSES and not last:
-                        self.wait(attempt, retry_after(resp.headers.get("Retry-After")))
+                        reason = f"HTTP {resp.status_code}"
+                        self.wait(
+                            attempt, retry_after(resp.headers.get("Retry-After")), event, reason
+                        )
                         continue
                     body = self._read(resp, url)
                     cookies = resp.raw.headers.getlist("Set-Cookie") if resp.raw else []
@@ -141,7 +157,10 @@ class Transport:
                         cookies = hop.raw.headers.getlist("Set-Cookie") + cookies
                     return Response(resp.status_code, resp.headers, body, resp.url, cookies)
             except requests.RequestException as exc:
+                reason = redact(_describe(exc, url)).removeprefix(f"{redact(url)}: ")
+                took = time.monotonic() - started
+                emit(replace(event, kind="failure", seconds=took, reason=reason))
                 if last:
                     raise FetchError(redact(_describe(exc, url))) from None
-                self.wait(attempt, None)
+                self.wait(attempt, None, event, reason)
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -82,7 +82,7 @@ def test_dry_run_and_declined_write_nothing(cli, project: Path, sim: Simulator) 
     _drift(sim)
     dry = cli("sync", "--config", project, "--dry-run")
     assert dry.code == 1 and "+" in dry.out and "@@" in dry.out  # plan and unified diff
-    assert cli("publish", "--config", project, "--dry-run").code == 0
+    assert cli("publish", "--config", project, "--dry-run").code == 1  # changes pending
     assert _puts(sim) == 0
 
 
@@ -194,7 +194,7 @@ def test_archived_and_pushed_pages(
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 2 and message in result.err and _puts(sim) == 0
     if slug == "charte-groupe":
-        forced = cli("publish", "--config", project, "--yes", "--force")
+        forced = cli("publish", "--config", project, "--yes", "--allow-parent")
         assert forced.code == 0 and _puts(sim) == 1
 
 
