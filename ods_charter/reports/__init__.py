@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 from ods_charter.reports.model import Item, Report, Table
 
