@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Set-up and entry point for a fresh checkout: needs only Python 3.11+.
 
-python3 dev.py demo    # install into .venv, then run the full demo
-python3 dev.py test    # install into .venv, then run every gate and the tests
+python3 dev.py demo    # install the package into .venv, then run the full demo
+python3 dev.py test    # install the package and the pinned test tools, run every gate
+python3 dev.py lowest  # the tests again on the lowest dependency versions pyproject allows
 python3 dev.py bench   # install the benchmark extras, then run benchmarks/
 """
 
@@ -10,41 +11,45 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LOWEST = ROOT / ".venv-lowest"
+CONSTRAINTS = ROOT / "dev-constraints.txt"
+
+
+def _bin(env: Path) -> Path:
+    return env / ("Scripts" if os.name == "nt" else "bin")
+
+
+BIN = _bin(VENV)
 PY = BIN / "python"
 
 
 def _ensure_venv(extras: str) -> None:
+    """.venv with the package (editable) and ``extras``, the tools pinned."""
     if not PY.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    # Reinstall only when pyproject.toml or the extras changed: keeps reruns fast.
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    # Reinstall only when pyproject.toml, the pins or the extras changed.
+    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes() + extras.encode()
+    digest = hashlib.sha256(inputs).hexdigest()
     stamp = VENV / ".ods-charter-installed"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    print(f"installing ods-charter[{extras}] into .venv ...", flush=True)
-    subprocess.run(
-        [
-            str(PY),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "-e",
-            f".[{extras}]",
-        ],
-        cwd=ROOT,
-        check=True,
+    target = f".[{extras}]" if extras else "."
+    print(
+        f"installing ods-charter{'[' + extras + ']' if extras else ''} into .venv ...", flush=True
     )
+    pip = [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", str(CONSTRAINTS), "-e", target], cwd=ROOT, check=True)
     stamp.write_text(digest)
 
 
@@ -55,10 +60,44 @@ def _run(*args: str) -> None:
         sys.exit(code)
 
 
+def _lowest() -> None:
+    """A fresh .venv-lowest: the package built with the lowest setuptools allowed,
+    installed with the lowest allowed version of each dependency (uv's
+    ``--resolution lowest-direct``), the test tools at their pinned versions."""
+    _ensure_venv("test")
+    if not (BIN / "uv").exists():
+        _run(str(PY), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), "uv")
+    uv = str(BIN / "uv")
+    shutil.rmtree(LOWEST, ignore_errors=True)
+    _run(uv, "venv", "-q", "--python", sys.executable, str(LOWEST))
+    env = {**os.environ, "VIRTUAL_ENV": str(LOWEST)}
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    lowest_build = [re.sub(r">=", "==", re.sub(r"\s*#.*", "", r)) for r in build]
+
+    def uv_pip(*args: str) -> None:
+        print("$ uv pip", " ".join(args), flush=True)
+        subprocess.run([uv, "pip", *args], cwd=ROOT, env=env, check=True)
+
+    uv_pip("install", "-q", *lowest_build, "wheel")
+    uv_pip(
+        "install",
+        "-q",
+        "--resolution",
+        "lowest-direct",
+        "--no-build-isolation-package",
+        "ods-charter",
+        "-c",
+        str(CONSTRAINTS),
+        ".[test]",
+    )
+    subprocess.run([uv, "pip", "list"], cwd=ROOT, env=env, check=False)
+    _run(str(_bin(LOWEST) / "python"), "-m", "pytest", "-p", "no:cacheprovider", *sys.argv[2:])
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command == "demo":
-        _ensure_venv("test")
+        _ensure_venv("")  # the demo needs the package only, not the test tools
         _run(str(BIN / "ods-charter"), "demo", *sys.argv[2:])
     elif command == "test":
         _ensure_venv("test")
@@ -74,6 +113,8 @@ def main() -> None:
             "--cov-fail-under=90",
             *sys.argv[2:],
         )
+    elif command == "lowest":
+        _lowest()
     elif command == "bench":
         _ensure_venv("test,bench")
         _run(str(PY), "-m", "benchmarks", *sys.argv[2:])

@@ -198,13 +198,13 @@ def options(
 def _say(text: str) -> None:
     """A line for the person running the command (stdout); silent with --quiet."""
     if not UI.quiet:
-        typer.echo(text)
+        typer.echo(text, color=UI.color)
 
 
 def _note(text: str) -> None:
     """Progress and notes (stderr); silent with --quiet."""
     if not UI.quiet:
-        typer.echo(text, err=True)
+        typer.echo(text, err=True, color=UI.color_err)
 
 
 def _emit(text: str, output: Path | None, *, data: bool = True) -> None:
@@ -212,7 +212,7 @@ def _emit(text: str, output: Path | None, *, data: bool = True) -> None:
     formats) are printed even with --quiet; human text is not."""
     if output is None or str(output) == "-":
         if data or not UI.quiet:
-            typer.echo(text, nl=not text.endswith("\n"))
+            typer.echo(text, nl=not text.endswith("\n"), color=UI.color)
         return
     from ods_charter.registry import atomic_write
 
@@ -952,7 +952,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def fail(message: str, code: ExitCode) -> None:
         label = "\033[31merror:\033[0m" if UI.color_err else "error:"
-        typer.echo(f"{label} {message}", err=True)
+        typer.echo(f"{label} {message}", err=True, color=UI.color_err)
         sys.exit(int(code))
 
     load_dotenv_file()
