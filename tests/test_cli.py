@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from enum import Enum
 import sys
 import xml.etree.ElementTree as ET
+from enum import Enum
 from pathlib import Path
 
 import pytest
