@@ -100,41 +100,44 @@ def portal_toml(base_url: str, slug: str, url: str, languages: list[str]) -> str
     path = urlsplit(url).path
     default = f"/pages/{slug}/"
     langs = ", ".join(f'"{lang}"' for lang in languages)
-    page_url = f'url = "{path}"' if path != default else f'# url = "{default}"'
-    slug_line = f'slug = "{slug}"' if slug else 'slug = "cookies-policy"  # built-in page: no slug'
-    return f"""# Written by `ods-charter init`. Every key is described in the README.
-[portal]
-name = "{name}"                  # shown in reports and fleet tables
-base_url = "{base_url}"
-# api_key_env = "ODS_API_KEY"    # environment variable holding this portal's key
-
-[page]
-{slug_line}                      # code editor page (Automation API)
-{page_url}                       # public address; default /pages/<slug>/
-languages = [{langs}]            # checked and published, first = default
-# publish = true                 # false: never write this page, only check it
-# flg = true                     # add ?flg=<language> to choose the language
-
-[registry]
-path = "registry.toml"           # relative to this file
-
-[http]
-# connect_timeout = 5            # seconds
-# read_timeout = 20              # seconds
-# retries = 3                    # on connection errors, 429 and 5xx
-# max_bytes = 5000000            # answers larger than this are refused
-# ca_bundle = "/etc/ssl/certs/my-ca.pem"   # extra CA for a private portal
-# proxy = "http://proxy.example:3128"      # public pages only, never the key
-
-[scan]
-# paths = ["/", "/explore/", "{path}"]     # default: home, catalog, an API call, the charter
-# languages = [{langs}]
-# require_secure = true          # default: when base_url is HTTPS
-
-# [consent]
-# accept = "#accept-cookies"     # browser scan: the banner's accept button
-# refuse = "#refuse-cookies"     # browser scan: the banner's refuse button
-"""
+    rows: list[tuple[str, str]] = [
+        ("# Written by `ods-charter init`. Every key is described in the README.", ""),
+        ("[portal]", ""),
+        (f'name = "{name}"', "shown in reports and fleet tables"),
+        (f'base_url = "{base_url}"', ""),
+        ('# api_key_env = "ODS_API_KEY"', "variable holding this portal's key"),
+        ("", ""),
+        ("[page]", ""),
+        (f'slug = "{slug}"' if slug else 'slug = "cookies-policy"', "code editor page (API)"),
+        (f'url = "{path}"' if path != default else f'# url = "{default}"', "public address"),
+        (f"languages = [{langs}]", "checked and published, first = default"),
+        ('# publish = "none"', '"post": call the publish endpoint after a write'),
+        ('# flg = { en = "en-gb" }', "the ?flg= code the portal uses, if not the language"),
+        ("", ""),
+        ("[registry]", ""),
+        ('path = "registry.toml"', "relative to this file"),
+        ("", ""),
+        ("[http]", ""),
+        ("# connect_timeout = 5", "seconds"),
+        ("# read_timeout = 20", "seconds"),
+        ("# retries = 3", "on connection errors, 429 and 5xx"),
+        ("# max_bytes = 5000000", "larger answers are refused"),
+        ('# ca_bundle = "/etc/ssl/my-ca.pem"', "a private CA"),
+        ('# proxy = "https://proxy.example:3128"', "HTTPS proxy, never given the key"),
+        ("", ""),
+        ("[scan]", ""),
+        (f'# paths = ["/", "/explore/", "{path}"]', "default: home, catalog, API, charter"),
+        (f"# languages = [{langs}]", "default: [page] languages"),
+        ("# require_secure = true", "default: when base_url is HTTPS"),
+        ("", ""),
+        ("# [consent]", "the browser scan's banner buttons (CSS selectors)"),
+        ('# accept = "#accept-all"', ""),
+        ('# refuse = "#refuse-all"', ""),
+    ]
+    width = 40
+    return "".join(
+        (f"{code:<{width}} # {note}" if note else code).rstrip() + "\n" for code, note in rows
+    )
 
 
 def write_project(
