@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from enum import Enum
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import pytest
 import typer
@@ -44,7 +45,8 @@ def test_every_option_has_help_and_every_format_is_a_choice(cli, name: str) -> N
     assert "-h, --help" in help_text
     formats = [p for p in command.params if "--format" in p.opts]
     for param in formats:
-        declared = param.type_descriptor.annotation  # type: ignore[attr-defined]
+        hints = get_type_hints(command.callback, include_extras=True)
+        declared = get_args(hints[param.name])[0]  # Annotated[ThatEnum, typer.Option(...)]
         assert issubclass(declared, Enum), f"{name} --format is not a declared choice"
         choices = [c.value for c in declared]
         # --help lists the values, and an unknown one is a usage error (exit 2).
