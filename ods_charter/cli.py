@@ -21,6 +21,8 @@ from ods_charter.exitcode import ExitCode
 from ods_charter.reports import PlanFormat, RecordFormat, ReportFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ods_charter.config import PortalConfig
     from ods_charter.events import RequestEvent
     from ods_charter.registry import Registry
@@ -228,6 +230,26 @@ def _show(report: Report, fmt: ReportFormat, output: Path | None) -> ExitCode:
     return report.exit_code
 
 
+def _report_even_on_failure(
+    run: Callable[[], Report],
+    failed: Callable[[str], Report],
+    fmt: ReportFormat,
+    output: Path | None,
+) -> ExitCode:
+    """``run``'s report; when the portal or page cannot be read, a machine format
+    still gets a report (``failed``) so that a CI job has a file to show, and
+    the error then goes to ``main`` (exit 2)."""
+    from ods_charter.errors import FetchError, ParseError, PortalError
+
+    try:
+        report = run()
+    except (FetchError, ParseError, PortalError) as exc:
+        if fmt is not ReportFormat.text:
+            _show(failed(str(exc)), fmt, output)
+        raise
+    return _show(report, fmt, output)
+
+
 # -- configuration --------------------------------------------------------------
 
 
@@ -422,7 +444,6 @@ def check(
 ) -> ExitCode:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
-    from ods_charter.errors import FetchError, ParseError
     from ods_charter.fleet import check_task
     from ods_charter.reports.build import failed_check, from_check
 
@@ -433,16 +454,13 @@ def check(
     reg = _registry(cfg)
     default = [reg.default_language] if file or not cfg.slug else None
     languages = _languages(lang or default, reg.languages, f"{cfg.registry_path}")
-    try:
-        result = run_check(cfg, reg, languages=languages, file=file, url=url)
-    except (FetchError, ParseError) as exc:
-        if fmt is ReportFormat.text:
-            raise
-        # A report a CI job can read even when the page could not be read.
-        page = str(file) if file else (cfg.resolve(url) if url else cfg.charter_url)
-        _show(from_check(failed_check(page, languages, str(exc), cfg.name), reg), fmt, output)
-        raise
-    return _show(from_check(result, reg), fmt, output)
+    page = str(file) if file else (cfg.resolve(url) if url else cfg.charter_url)
+    return _report_even_on_failure(
+        lambda: from_check(run_check(cfg, reg, languages=languages, file=file, url=url), reg),
+        lambda error: from_check(failed_check(page, languages, error, cfg.name), reg),
+        fmt,
+        output,
+    )
 
 
 @app.command()
@@ -462,10 +480,8 @@ def scan(
     output: OutputOpt = None,
 ) -> ExitCode:
     """Record the cookies the portal really sets and hold the registry to them."""
-    from ods_charter.errors import FetchError
     from ods_charter.fleet import scan_task
-    from ods_charter.reports import Item, Report
-    from ods_charter.reports.build import from_scan
+    from ods_charter.reports.build import failed_scan, from_scan
     from ods_charter.scan import scan as run_scan
     from ods_charter.scan import scan_with_browser
 
@@ -477,19 +493,16 @@ def scan(
     languages = (
         _languages(lang, cfg.scan_languages or cfg.languages, "the portal") if lang else None
     )
-    try:
+
+    def run() -> Report:
         result = run_scan(cfg, reg, paths=path, languages=languages)
         if browser:
             result = scan_with_browser(cfg, reg, result)
-    except FetchError as exc:
-        if fmt is ReportFormat.text:
-            raise
-        item = Item(cfg.name, "", "error", "error", f"error: {exc}")
-        data = {"portal": cfg.name, "status": "error", "error": str(exc)}
-        failed = Report("Cookie scan", cfg.base_url, "error", f"error: {exc}", [item], data=data)
-        _show(failed, fmt, output)
-        raise
-    return _show(from_scan(result, cfg.name), fmt, output)
+        return from_scan(result, cfg.name)
+
+    return _report_even_on_failure(
+        run, lambda error: failed_scan(cfg.name, cfg.base_url, error), fmt, output
+    )
 
 
 @app.command()

@@ -141,6 +141,9 @@ def test_a_portal_that_cannot_be_read_still_yields_a_report(
     report = json.loads(doc.read_text())
     assert report["status"] == "error"
     assert "cannot connect" in report["languages"]["fr"]["error"]
+    scanned = tmp_path / "scan.md"
+    assert cli("scan", "--config", project, "--format", "markdown", "-o", scanned).code == 2
+    assert scanned.read_text().startswith("### ❌ Cookie scan: error")
 
 
 def test_junit_holds_no_character_xml_forbids(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

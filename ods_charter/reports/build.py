@@ -32,6 +32,18 @@ def failed_check(page: str, languages: Sequence[str], error: str, portal: str = 
     return CheckResult(page, {lang: LanguageDiff(error=error) for lang in languages}, portal)
 
 
+def failed_scan(portal: str, base_url: str, error: str) -> Report:
+    """A scan that could not reach the portal."""
+    return Report(
+        title="Cookie scan",
+        source=base_url,
+        status="error",
+        summary=f"error: {error}",
+        items=[Item(portal, "", "error", "error", f"error: {error}")],
+        data={"portal": portal, "status": "error", "error": error},
+    )
+
+
 def _check_summary(result: CheckResult) -> str:
     if result.status == "ok":
         return f"in sync: {result.page} matches the registry ({', '.join(result.languages)})"
