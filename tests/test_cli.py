@@ -282,3 +282,23 @@ def test_fleet_scan_has_its_own_columns_and_one_json_shape(
 def test_unknown_language_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("parse", "--file", STAR_PAGE, "--config", CONFIG, "--lang", "de")
     assert result.code == 2 and "--lang de" in result.err
+
+
+def test_a_writes_diff_reads_now_to_after_in_colour(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    _drift(sim)
+    result = cli("--color", "always", "publish", "--config", project, "--dry-run")
+    assert result.code == 1
+    plain = re.sub(r"\033\[[0-9;]*m", "", result.out)
+    legend = plain.index("- now on the page, + after publish")
+    assert legend < plain.index("--- charte-cookies [fr] now")
+    assert f"{ANSI}31m-                <td>Langue</td>" in result.out  # now: red
+    assert f"{ANSI}32m+                <td>Se souvenir de la langue du visiteur" in result.out
+
+
+def test_init_with_the_charters_address(cli, sim: Simulator, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    result = cli("init", sim.base_url, "--url", "/terms/cookies-policy/", "--dir", "conf")
+    assert result.code == 0, result.all
+    config = (tmp_path / "conf" / "portal.toml").read_text()
+    assert 'url = "/terms/cookies-policy/"' in config
+    assert cli("check", "--config", tmp_path / "conf" / "portal.toml").code == 0
