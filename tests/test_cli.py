@@ -302,3 +302,34 @@ def test_init_with_the_charters_address(cli, sim: Simulator, tmp_path: Path, mon
     config = (tmp_path / "conf" / "portal.toml").read_text()
     assert 'url = "/terms/cookies-policy/"' in config
     assert cli("check", "--config", tmp_path / "conf" / "portal.toml").code == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_follows_the_terminal_and_no_color(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ods_charter.cli import Color, _wants_color
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert _wants_color(Color.auto, _Terminal()) is True
+    assert _wants_color(Color.auto, io.StringIO()) is False  # piped
+    assert _wants_color(Color.never, _Terminal()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _wants_color(Color.auto, _Terminal()) is False
+    assert _wants_color(Color.always, io.StringIO()) is True
+
+
+def test_a_person_at_a_terminal_sees_the_wait_before_a_retry(
+    cli, project: Path, sim: Simulator, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    sim.faults.arm({"fail_count": 1, "fail_status": 503, "retry_after": "0"})
+    piped = cli("check", "--config", project)
+    assert piped.code == 0 and "retrying" not in piped.err
+    sim.faults.arm({"fail_count": 1, "fail_status": 503, "retry_after": "0"})
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    seen = cli("check", "--config", project)
+    assert seen.code == 0 and "retrying in 0.0 s: HTTP 503 from http://127.0.0.1:" in seen.err
+    assert " -> 200 in " not in seen.err  # only --verbose lists every request
