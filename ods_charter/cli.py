@@ -357,28 +357,30 @@ def _one_page(
 
 
 def _fleet(
-    configs: list[Path] | None, all_portals: bool, task: Any, jobs: int, base_url: str | None
-) -> list[Any] | None:
-    """With several configs (or --all), ``task`` run over every portal; else None."""
+    configs: list[Path] | None,
+    all_portals: bool,
+    task: Any,
+    jobs: int,
+    base_url: str | None,
+    report: tuple[str, ReportFormat, Path | None],
+) -> ExitCode | None:
+    """With several configs (or --all): ``task`` run over every portal, one
+    summary report (title, format, output) shown, its exit code; else None."""
     if not all_portals and len(configs or []) <= 1:
         return None
     from ods_charter import fleet
+    from ods_charter.reports.build import from_fleet
 
     paths = fleet.portal_configs(configs or [_config_path(None)], all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     if sys.stderr.isatty() and not os.environ.get("CI") and not UI.quiet:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
-            return fleet.run_fleet(
+            summaries = fleet.run_fleet(
                 paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
             )
-    return fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
-
-
-def _fleet_report(
-    summaries: list[Any], title: str, fmt: ReportFormat, output: Path | None
-) -> ExitCode:
-    from ods_charter.reports.build import from_fleet
-
+    else:
+        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+    title, fmt, output = report
     return _show(from_fleet(summaries, title), fmt, output)
 
 
@@ -447,9 +449,9 @@ def check(
     from ods_charter.fleet import check_task
     from ods_charter.reports.build import failed_check, from_check
 
-    summaries = _fleet(config, all_portals, check_task, jobs, base_url)
-    if summaries is not None:
-        return _fleet_report(summaries, "Cookie charter", fmt, output)
+    report = ("Cookie charter", fmt, output)
+    if (code := _fleet(config, all_portals, check_task, jobs, base_url, report)) is not None:
+        return code
     cfg = _config_for_page(config[0] if config else None, base_url, url, file, registry)
     reg = _registry(cfg)
     default = [reg.default_language] if file or not cfg.slug else None
@@ -485,9 +487,9 @@ def scan(
     from ods_charter.scan import scan as run_scan
     from ods_charter.scan import scan_with_browser
 
-    summaries = _fleet(config, all_portals, scan_task, jobs, base_url)
-    if summaries is not None:
-        return _fleet_report(summaries, "Cookie scan", fmt, output)
+    report = ("Cookie scan", fmt, output)
+    if (code := _fleet(config, all_portals, scan_task, jobs, base_url, report)) is not None:
+        return code
     cfg = _config(config[0] if config else None, base_url)
     reg = _registry(cfg)
     languages = (
@@ -778,10 +780,10 @@ def sync(
         from ods_charter.errors import ConfigError
 
         raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
-    summaries = _fleet(config, all_portals, task, jobs, base_url)
-    if summaries is not None:
-        report_fmt = ReportFormat.json if fmt is PlanFormat.json else ReportFormat.text
-        return _fleet_report(summaries, "Cookie charter sync", report_fmt, output)
+    as_report = ReportFormat.json if fmt is PlanFormat.json else ReportFormat.text
+    report = ("Cookie charter sync", as_report, output)
+    if (code := _fleet(config, all_portals, task, jobs, base_url, report)) is not None:
+        return code
     cfg = _config(config[0] if config else None, base_url)
     registry = _registry(cfg)
     text = fmt is PlanFormat.text
