@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 CHANGE_LEGEND = "how to read a change: registry → page, [-registry text-]{+page text+}"
 
 
+SCAN_INFORMATION = {"not_seen", "local_storage"}  # shown, never a failure
 SCAN_HEADINGS = {
     "undeclared": "set by the portal, absent from the registry",
     "lifetime": "lives longer than the registry says",
@@ -100,14 +101,17 @@ def from_check(result: CheckResult, registry: Registry | None = None) -> Report:
 
 def from_scan(result: ScanResult, portal: str) -> Report:
     order = list(SCAN_HEADINGS)
-    findings = sorted(result.findings, key=lambda f: order.index(f.kind))
+    # Known kinds in their reading order, any other kind after them.
+    findings = sorted(
+        result.findings, key=lambda f: order.index(f.kind) if f.kind in order else len(order)
+    )
     items = [
         Item(
             portal,
             f.cookie,
             f.kind,
-            "info" if f.kind == "not_seen" else "error",
-            f"{f.cookie}: {f.message}",
+            "info" if f.kind in SCAN_INFORMATION else "error",
+            f"{f.cookie}: {f.message}" if f.cookie else f.message,
         )
         for f in findings
     ]
