@@ -37,7 +37,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-CONFIG_ENV = "ODS_CHARTER_CONFIG"
+CONFIG_ENV = "ODS_CHARTER_CONFIG"  # as in ods_charter.config, which the CLI loads late
 CONFIG_NAME = Path("config") / "portal.toml"
 
 
@@ -253,21 +253,9 @@ def _report_even_on_failure(
 # -- configuration --------------------------------------------------------------
 
 
-def find_config(explicit: Path | None = None, start: Path | None = None) -> Path | None:
-    """``--config``, else ``$ODS_CHARTER_CONFIG``, else ``config/portal.toml`` in the
-    working directory or the nearest parent that has one."""
-    if explicit is not None:
-        return explicit
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
-    return None
-
-
 def _config_path(explicit: Path | None) -> Path:
+    from ods_charter.config import find_config
+
     found = find_config(explicit)
     if found is None:
         from ods_charter.errors import ConfigError
@@ -285,29 +273,6 @@ def _config(path: Path | None, base_url: str | None) -> PortalConfig:
     return load_config(_config_path(path)).with_base_url(base_url)
 
 
-def _adhoc_config(url: str | None, registry: Path | None) -> PortalConfig:
-    """A config for --url or --file when there is no portal.toml."""
-    from urllib.parse import urlsplit
-
-    from ods_charter.config import PortalConfig
-    from ods_charter.errors import ConfigError
-
-    base, page = "http://localhost", None
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ConfigError(f"--url {url!r}: without a config, give an absolute http(s) URL")
-        base, page = f"{parts.scheme}://{parts.netloc}", url
-    return PortalConfig(
-        name=urlsplit(base).hostname or base,
-        base_url=base,
-        slug="",
-        languages=("fr",),
-        registry_path=registry or Path("registry.toml"),
-        page_url=page,
-    )
-
-
 def _config_for_page(
     config: Path | None,
     base_url: str | None,
@@ -318,9 +283,10 @@ def _config_for_page(
     """The config when there is one; --url and --file also work without."""
     from dataclasses import replace
 
-    found = find_config(config)
-    if found is None and (url or file):
-        return _adhoc_config(url, registry)
+    from ods_charter.config import adhoc_config, find_config
+
+    if find_config(config) is None and (url or file):
+        return adhoc_config(url, registry)
     cfg = _config(config, base_url)
     return replace(cfg, registry_path=registry) if registry else cfg
 
@@ -899,7 +865,9 @@ def init(
     base = _check_url(portal, "portal address")
     languages = lang or ["fr"]
     if url:
-        cfg = _adhoc_config(base, None)
+        from ods_charter.config import adhoc_config
+
+        cfg = adhoc_config(base, None)
         target, pages = load_pages(cfg, languages[:1], url=url)
         from urllib.parse import urlsplit
 

@@ -333,3 +333,9 @@ def test_a_person_at_a_terminal_sees_the_wait_before_a_retry(
     seen = cli("check", "--config", project)
     assert seen.code == 0 and "retrying in 0.0 s: HTTP 503 from http://127.0.0.1:" in seen.err
     assert " -> 200 in " not in seen.err  # only --verbose lists every request
+
+
+def test_the_cli_names_the_same_config_as_the_library() -> None:
+    from ods_charter import cli, config
+
+    assert (cli.CONFIG_ENV, cli.CONFIG_NAME) == (config.CONFIG_ENV, config.CONFIG_NAME)
