@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
+from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError
 from ods_charter.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
@@ -39,7 +40,7 @@ def load_pages(
 ) -> tuple[str, dict[str, ParsedPage]]:
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
-        return str(file), {languages[0]: parse_page(read_html_file(file), str(file))}
+        return str(file), {languages[0]: parse_page(decode_html(read_html_file(file)), str(file))}
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
@@ -50,7 +51,7 @@ def load_pages(
         pages = {}
         for lang in languages:
             fetched = fetch_page(client, target, lang)
-            pages[lang] = parse_page(fetched.html, f"{target} ({lang})")
+            pages[lang] = parse_page(fetched.text, f"{target} ({lang})")
         return target, pages
     finally:
         if owned:

@@ -372,7 +372,9 @@ def fetch(
     if output is None or str(output) == "-":
         sys.stdout.buffer.write(page.html)
     else:
-        output.write_bytes(page.html)
+        from ods_charter.secrets import redact_bytes
+
+        output.write_bytes(redact_bytes(page.html))
         _note(f"saved {len(page.html):,} bytes from {page.url} to {output}")
     return ExitCode.OK
 
@@ -582,8 +584,9 @@ def render(
         _emit(render_default(registry, language), output)
         return ExitCode.OK
     from ods_charter.charter import read_html_file
+    from ods_charter.encoding import decode_html
 
-    html = read_html_file(file).decode("utf-8", errors="replace")
+    html = decode_html(read_html_file(file))
     _emit(splice_registry(html, registry, language).html, output)
     return ExitCode.OK
 
@@ -908,6 +911,9 @@ def simulator(
     read_only_key: Annotated[
         str | None, typer.Option("--read-only-key", help="A key that may only read.")
     ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve HTTPS with a certificate made at start-up.")
+    ] = False,
 ) -> None:
     """Run the embedded Opendatasoft portal simulator in the foreground."""
     import secrets
@@ -915,9 +921,13 @@ def simulator(
     from ods_charter.simulator import Simulator
 
     key = api_key or secrets.token_hex(16)
-    sim = Simulator(host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key)
+    sim = Simulator(
+        host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key, tls=tls
+    )
     sim.start()  # before printing anything: a taken port is an error, not a half start
     typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
+    if sim.ca_bundle:
+        typer.echo(f"its certificate authority: {sim.ca_bundle} (set [http] ca_bundle to it)")
     if api_key is None:
         # A generated key must be shown once or nobody could use it.
         typer.echo(f"read-write API key for this run: {key}")
@@ -930,16 +940,24 @@ def simulator(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, map the project's errors to messages and exit codes."""
+    from ods_charter.secrets import masked_output
+
+    with masked_output():  # the key is masked in all that is printed, whatever prints it
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     from ods_charter.errors import OdsCharterError
-    from ods_charter.secrets import load_dotenv_file, redact
+    from ods_charter.secrets import load_dotenv_file, redact, register_from_env
 
     def fail(message: str, code: ExitCode) -> None:
         label = "\033[31merror:\033[0m" if UI.color_err else "error:"
         typer.echo(f"{label} {message}", err=True, color=UI.color_err)
         sys.exit(int(code))
 
-    load_dotenv_file()
     try:
+        load_dotenv_file()
+        register_from_env()  # masked in every command's output, not only those that send it
         code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
     except OdsCharterError as exc:
         fail(redact(str(exc)), exc.exit_code)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from ods_charter.errors import PortalError
 from ods_charter.secrets import redact, register, require_secure
-from ods_charter.transport import Response, Transport
+from ods_charter.transport import Response, Transport, connects_to
 
 API_PATH = "/api/automation/v1.0"
 WRITABLE_FIELDS = (
@@ -42,6 +42,7 @@ class AutomationClient:
     def __init__(self, base_url: str, api_key: str, transport: Transport | None = None) -> None:
         require_secure(base_url)
         self.base_url = base_url.rstrip("/")
+        self.origin = connects_to(self.base_url)
         self._auth = {"Authorization": f"apikey {register(api_key)}"}
         self.transport = transport or Transport()
 
@@ -51,6 +52,16 @@ class AutomationClient:
         return f"{self.base_url}{API_PATH}/code_editor_pages/{quote(slug, safe='')}/"
 
     def _check(self, resp: Response, what: str) -> Any:
+        if 300 <= resp.status < 400:
+            # Followed, a redirect would carry the key to wherever it points.
+            target = resp.headers.get("Location", "(no Location header)")
+            raise PortalError(
+                redact(
+                    f"{what}: the portal answered with a redirect ({resp.status}) to {target}: "
+                    "set base_url to the portal's real address; the key was not sent there"
+                ),
+                resp.status,
+            )
         if resp.status == 401:
             raise PortalError(
                 "authentication failed (401): check ODS_API_KEY", 401, "authentication_failed"
@@ -84,6 +95,8 @@ class AutomationClient:
             data = self._check(self.transport.request("GET", url, headers=self._auth), "pages")
             yield from data.get("results", [])
             url = data.get("next")
+            if url and connects_to(url) != self.origin:
+                raise PortalError(redact(f"pages: the next page link {url} leaves {self.origin}"))
 
     def put_page(self, slug: str, body: dict[str, Any]) -> Response:
         """One PUT, never retried here: the caller decides what is safe to repeat.
