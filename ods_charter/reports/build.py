@@ -192,7 +192,7 @@ def from_fleet(summaries: Sequence[PortalSummary], title: str) -> Report:
         status=status,
         summary=f"{title}: {status} ({len(summaries)} portals)",
         items=items,
-        checked={s.portal: [] for s in summaries},
+        checked={s.portal: [""] for s in summaries},  # one test case per portal
         data={"status": status, "portals": [s.as_dict() for s in summaries]},
         table=Table(columns, rows),
     )

@@ -35,7 +35,7 @@ def to_junit(report: Report, color: bool) -> str:
                 suite,
                 "testcase",
                 classname=_clean(f"{report.title}.{group}"),
-                name=_clean(subject or "(whole)"),
+                name=_clean(subject or "(all)"),
             )
             mine = [i for i in items if i.subject == subject]
             problems = [i for i in mine if i.severity != "info" and i.kind != "error"]
