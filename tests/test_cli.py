@@ -339,3 +339,15 @@ def test_the_cli_names_the_same_config_as_the_library() -> None:
     from ods_charter import cli, config
 
     assert (cli.CONFIG_ENV, cli.CONFIG_NAME) == (config.CONFIG_ENV, config.CONFIG_NAME)
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    # `ods-charter --help` and `check --file` must not pay for requests, lxml or tomlkit.
+    import subprocess
+
+    code = (
+        "import sys, ods_charter.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'requests', 'lxml', 'tomlkit'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
