@@ -11,7 +11,7 @@ from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
 from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError
-from ods_charter.parse import ParsedPage, parse_page
+from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
 
 if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
@@ -40,7 +40,8 @@ def load_pages(
 ) -> tuple[str, dict[str, ParsedPage]]:
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
-        return str(file), {languages[0]: parse_page(decode_html(read_html_file(file)), str(file))}
+        text = decode_html(read_html_file(file))
+        return str(file), {languages[0]: parse_page(text, str(file), languages[0])}
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
@@ -51,7 +52,7 @@ def load_pages(
         pages = {}
         for lang in languages:
             fetched = fetch_page(client, target, lang)
-            pages[lang] = parse_page(fetched.text, f"{target} ({lang})")
+            pages[lang] = parse_page(fetched.text, f"{target} ({lang})", lang)
         return target, pages
     finally:
         if owned:

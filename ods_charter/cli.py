@@ -315,7 +315,8 @@ def _one_page(
     from ods_charter.charter import load_pages
 
     cfg = _config_for_page(config, base_url, url, file)
-    language = _languages([lang] if lang else None, cfg.languages, "[page] languages")[0]
+    # Any language may be asked of a page: one it does not hold is the parser's error.
+    language = lang or cfg.languages[0]
     return load_pages(cfg, [language], file=file, url=url)[1][language]
 
 
@@ -543,6 +544,10 @@ def validate(
             f"{path}: [page] languages {missing} are not in {cfg.registry_path} languages "
             f"{list(registry.languages)}"
         )
+    from ods_charter.lint import RULES
+
+    braces = next(r for r in RULES if r.id == "template-braces").check(registry)
+    warnings = [f"{cfg.registry_path}: {cookie}: {message}" for cookie, message in braces]
     if fmt is PlanFormat.json:
         doc = {
             "status": "ok",
@@ -550,15 +555,18 @@ def validate(
             "registry": str(cfg.registry_path),
             "cookies": len(registry.cookies),
             "languages": list(registry.languages),
+            "warnings": warnings,
         }
         _emit(json.dumps(doc, ensure_ascii=False, indent=2), output)
-    else:
-        _emit(
-            f"ok: {path} and {cfg.registry_path} are valid "
-            f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})",
-            output,
-            data=False,
-        )
+        return ExitCode.OK
+    for warning in warnings:
+        _note(f"warning: {warning}")
+    _emit(
+        f"ok: {path} and {cfg.registry_path} are valid "
+        f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})",
+        output,
+        data=False,
+    )
     return ExitCode.OK
 
 
@@ -573,7 +581,8 @@ def render(
     output: OutputOpt = None,
 ) -> ExitCode:
     """Print the cookie table(s) built from the registry."""
-    from ods_charter.render import render_default, splice_registry
+    from ods_charter.html.render import render_default
+    from ods_charter.html.splice import splice_registry
 
     cfg = _config(config, None)
     registry = _registry(cfg)

@@ -13,6 +13,7 @@ from typing import Any
 from ods_charter.charter import run_check
 from ods_charter.config import PortalConfig, load_config
 from ods_charter.diff import CheckResult
+from ods_charter.html.splice import table_spans
 from ods_charter.portal import AutomationClient
 from ods_charter.registry import Registry, load_registry
 from ods_charter.reports import render
@@ -20,7 +21,6 @@ from ods_charter.reports.build import from_check
 from ods_charter.reports.plans import colour_diff
 from ods_charter.simulator import Simulator, seed_state
 from ods_charter.simulator.state import CHARTER_SLUG
-from ods_charter.splice import table_spans
 from ods_charter.sync import sync
 from ods_charter.transport import Transport
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from ods_charter.config import HttpSettings
 from ods_charter.errors import ConfigError, OdsCharterError
-from ods_charter.parse import ParsedPage, parse_page
+from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.transport import Transport
 
 # Where portals usually keep the charter: code editor pages first, then the

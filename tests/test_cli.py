@@ -280,7 +280,7 @@ def test_fleet_scan_has_its_own_columns_and_one_json_shape(
 
 
 def test_unknown_language_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("parse", "--file", STAR_PAGE, "--config", CONFIG, "--lang", "de")
+    result = cli("scan", "--config", CONFIG, "--lang", "de")
     assert result.code == 2 and "--lang de" in result.err
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 from ods_charter.diff import COMPARED, CheckResult, expected_value
-from ods_charter.parse import CookieRecord
+from ods_charter.html.parse import CookieRecord
 from ods_charter.registry import Registry
 from ods_charter.reports import renderer
 from ods_charter.reports.model import Report, Table

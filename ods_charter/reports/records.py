@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 
 from ods_charter.errors import ConfigError
-from ods_charter.parse import FIELDS, CookieRecord
+from ods_charter.html.parse import FIELDS, CookieRecord
 
 
 def records_as(records: Sequence[CookieRecord], fmt: str) -> str:
