@@ -124,6 +124,10 @@ ParentOpt = Annotated[
 BackupOpt = Annotated[
     Path | None, typer.Option("--backup-dir", help="Where backups go (.ods-charter/backups).")
 ]
+LockWaitOpt = Annotated[
+    float,
+    typer.Option("--lock-wait", help="Seconds to wait for another run writing the same page."),
+]
 
 
 # -- global options -------------------------------------------------------------
@@ -643,6 +647,7 @@ def _write_plan(
     backup_dir: Path | None,
     fmt: PlanFormat,
     output: Path | None,
+    lock_wait: float = 30.0,
 ) -> tuple[ExitCode, Any]:
     """Show the plan, then ask and write (publish and rollback alike)."""
     from ods_charter.publish import execute
@@ -654,7 +659,9 @@ def _write_plan(
     if plan.has_changes and not dry_run:
         if _confirm(yes)(plan):
             step = _say if fmt is PlanFormat.text else _note
-            outcome = execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=step)
+            outcome = execute(
+                client, plan, backup_dir=_backup_dir(backup_dir), on_step=step, lock_wait=lock_wait
+            )
         else:
             _note("nothing written")
     status, code = plan_outcome(plan, outcome, dry_run=dry_run)
@@ -684,6 +691,7 @@ def publish(
     ] = False,
     fmt: PlanFormatOpt = PlanFormat.text,
     output: OutputOpt = None,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> ExitCode:
     """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY).
 
@@ -707,6 +715,7 @@ def publish(
         backup_dir=backup_dir,
         fmt=fmt,
         output=output,
+        lock_wait=lock_wait,
     )
     if verify_live and outcome is not None:
         from ods_charter.charter import run_check
@@ -808,9 +817,19 @@ def rollback(
     backup_dir: BackupOpt = None,
     fmt: PlanFormatOpt = PlanFormat.text,
     output: OutputOpt = None,
+    to_slug: Annotated[
+        str | None,
+        typer.Option("--to-slug", help="Restore into this page, even if the backup is of another."),
+    ] = None,
+    force_portal: Annotated[
+        bool,
+        typer.Option("--force-portal", help="Restore a backup taken on another portal."),
+    ] = False,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> ExitCode:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
-    from ods_charter.publish import plan_rollback, read_backup
+    from ods_charter.backup import read_backup
+    from ods_charter.publish import plan_rollback
     from ods_charter.reports.plans import backups_json, backups_text, list_backups_in
 
     folder = _backup_dir(backup_dir)
@@ -823,7 +842,10 @@ def rollback(
         raise typer.BadParameter("name a backup file, or 'latest' (see rollback --list)")
     cfg = _config(config, base_url)
     if backup == "latest":
-        mine = [b for b in list_backups_in(folder) if b.portal in {cfg.base_url, ""}]
+        from ods_charter.backup import host_of
+
+        here = host_of(cfg.base_url)
+        mine = [b for b in list_backups_in(folder) if host_of(b.portal) == here]
         if not mine:
             from ods_charter.errors import ConfigError
 
@@ -834,7 +856,14 @@ def rollback(
         path = Path(backup)
     data = read_backup(path)
     client = _client(cfg)
-    plan = plan_rollback(client, data, force=allow_parent)
+    plan = plan_rollback(
+        client,
+        data,
+        slug=to_slug or cfg.slug,
+        to_slug=to_slug is not None,
+        force_portal=force_portal,
+        force=allow_parent,
+    )
     code, _ = _write_plan(
         client,
         plan,
@@ -843,6 +872,7 @@ def rollback(
         backup_dir=backup_dir,
         fmt=fmt,
         output=output,
+        lock_wait=lock_wait,
     )
     return code
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ods_charter.errors import PortalError
+from ods_charter.page import page_problem
 from ods_charter.secrets import redact, register, require_secure
 from ods_charter.transport import Response, Transport, connects_to
 
@@ -85,9 +86,13 @@ class AutomationClient:
     def get_page(self, slug: str) -> dict[str, Any]:
         resp = self.transport.request("GET", self._url(slug), headers=self._auth)
         page = self._check(resp, f"page {slug!r}")
-        if not isinstance(page, dict) or not isinstance(page.get("content"), dict):
-            raise PortalError(f"page {slug!r}: the answer is not a code editor page")
-        return page
+        problem = page_problem(page)  # checked here, once: past this point it is trusted
+        if problem:
+            raise PortalError(
+                f"page {slug!r} on {self.base_url}: the answer is not a valid code editor "
+                f"page ({problem})"
+            )
+        return dict(page)
 
     def list_pages(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
         url: str | None = f"{self._url()}?limit={page_size}&offset=0"
