@@ -4,7 +4,7 @@
 python3 dev.py demo    # install the package into .venv, then run the full demo
 python3 dev.py test    # install the package and the pinned test tools, run every gate
 python3 dev.py lowest  # the tests again on the lowest dependency versions pyproject allows
-python3 dev.py bench   # install the benchmark extras, then run benchmarks/
+python3 dev.py bench   # regular install into .venv-bench, then run benchmarks/
 python3 dev.py mutate [publish ...] [--max-children N]
                        # mutation testing of the write path (mutmut 3; slow, not in CI)
 """
@@ -35,24 +35,26 @@ BIN = _bin(VENV)
 PY = BIN / "python"
 
 
-def _ensure_venv(extras: str) -> None:
-    """.venv with the package (editable) and ``extras``, the tools pinned."""
-    if not PY.exists():
-        print("creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+def _ensure_venv(extras: str, venv_dir: Path = VENV, editable: bool = True) -> Path:
+    """A venv with ods-charter[extras] installed, the tools pinned; returns its python."""
+    python = venv_dir / BIN.name / "python"
+    if not python.exists():
+        print(f"creating {venv_dir.name} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     # Reinstall only when pyproject.toml, the pins or the extras changed.
     inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes() + extras.encode()
     digest = hashlib.sha256(inputs).hexdigest()
-    stamp = VENV / ".ods-charter-installed"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    target = f".[{extras}]" if extras else "."
-    print(
-        f"installing ods-charter{'[' + extras + ']' if extras else ''} into .venv ...", flush=True
-    )
-    pip = [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-c", str(CONSTRAINTS), "-e", target], cwd=ROOT, check=True)
-    stamp.write_text(digest)
+    stamp = venv_dir / ".ods-charter-installed"
+    spec = f".[{extras}]" if extras else "."
+    if not (stamp.exists() and stamp.read_text() == digest):
+        print(f"installing ods-charter{spec[1:]} into {venv_dir.name} ...", flush=True)
+        target = ["-e", spec] if editable else [spec]
+        subprocess.run([*pip, "-c", str(CONSTRAINTS), *target], cwd=ROOT, check=True)
+        stamp.write_text(digest)
+    elif not editable:  # a regular install is a copy: refresh it with today's code
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", "."], cwd=ROOT, check=True)
+    return python
 
 
 def _run(*args: str) -> None:
@@ -137,8 +139,14 @@ def main() -> None:
     elif command == "mutate":
         _mutate(sys.argv[2:])
     elif command == "bench":
-        _ensure_venv("test,bench")
-        _run(str(PY), "-m", "benchmarks", *sys.argv[2:])
+        # A regular (not editable) install, as users have it: an editable one
+        # adds an import hook that start-up figures would wrongly include.
+        python = _ensure_venv("bench", ROOT / ".venv-bench", editable=False)
+        # -P: the installed package is imported, not the source tree beside it;
+        # benchmarks/ itself comes from the end of the path.
+        code = "import runpy, sys; sys.path.append(sys.argv.pop(1)); "
+        code += "runpy.run_module('benchmarks', run_name='__main__', alter_sys=True)"
+        _run(str(python), "-P", "-c", code, str(ROOT), *sys.argv[2:])
     else:
         print(__doc__)
         sys.exit(0 if command in {"help", "-h", "--help"} else 2)

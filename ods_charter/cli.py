@@ -105,7 +105,11 @@ RegistryOpt = Annotated[
     typer.Option("--registry", help="Registry file; default [registry] path of the config."),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once, in all.")]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option("--processes", help="Worker processes for many portals; default: one per core."),
+]
 ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", help="Report format.")]
 PlanFormatOpt = Annotated[
     PlanFormat, typer.Option("--format", help="text for people, json for programs.")
@@ -332,6 +336,7 @@ def _fleet(
     all_portals: bool,
     task: Any,
     jobs: int,
+    processes: int | None,
     base_url: str | None,
     report: tuple[str, ReportFormat, Path | None],
 ) -> ExitCode | None:
@@ -342,15 +347,22 @@ def _fleet(
     from ods_charter import fleet
     from ods_charter.reports.build import from_fleet
 
+    task = getattr(fleet, task) if isinstance(task, str) else task  # a name: imported late
+
     paths = fleet.portal_configs(configs or [_config_path(None)], all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     if sys.stderr.isatty() and not os.environ.get("CI") and not UI.quiet:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
             summaries = fleet.run_fleet(
-                paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
+                paths,
+                task,
+                jobs=jobs,
+                processes=processes,
+                base_url=base_url,
+                on_done=lambda _: bar.update(1),
             )
     else:
-        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+        summaries = fleet.run_fleet(paths, task, jobs=jobs, processes=processes, base_url=base_url)
     title, fmt, output = report
     return _show(from_fleet(summaries, title), fmt, output)
 
@@ -413,17 +425,19 @@ def check(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     lang: LangsOpt = None,
     fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,
 ) -> ExitCode:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
-    from ods_charter.fleet import check_task
     from ods_charter.reports.build import failed_check, from_check
 
     report = ("Cookie charter", fmt, output)
-    if (code := _fleet(config, all_portals, check_task, jobs, base_url, report)) is not None:
+    if (
+        code := _fleet(config, all_portals, "check_task", jobs, processes, base_url, report)
+    ) is not None:
         return code
     cfg = _config_for_page(config[0] if config else None, base_url, url, file, registry)
     reg = _registry(cfg)
@@ -444,6 +458,7 @@ def scan(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
     ] = None,
@@ -455,13 +470,14 @@ def scan(
     output: OutputOpt = None,
 ) -> ExitCode:
     """Record the cookies the portal really sets and hold the registry to them."""
-    from ods_charter.fleet import scan_task
     from ods_charter.reports.build import failed_scan, from_scan
     from ods_charter.scan import scan as run_scan
     from ods_charter.scan import scan_with_browser
 
     report = ("Cookie scan", fmt, output)
-    if (code := _fleet(config, all_portals, scan_task, jobs, base_url, report)) is not None:
+    if (
+        code := _fleet(config, all_portals, "scan_task", jobs, processes, base_url, report)
+    ) is not None:
         return code
     cfg = _config(config[0] if config else None, base_url)
     reg = _registry(cfg)
@@ -729,12 +745,32 @@ def publish(
     return code
 
 
+def _sync_task(
+    cfg: PortalConfig, registry: Registry, *, dry_run: bool, force: bool, backup_dir: Path
+) -> Any:
+    """One portal of ``sync --all``: no questions; module-level, so it pickles."""
+    from ods_charter.fleet import summarize_check
+    from ods_charter.sync import sync as run_sync
+
+    outcome = run_sync(
+        cfg,
+        registry,
+        _client(cfg),
+        confirm=lambda plan: True,
+        dry_run=dry_run,
+        force=force,
+        backup_dir=backup_dir,
+    )
+    return summarize_check(cfg, outcome.final)
+
+
 @app.command()
 def sync(
     config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     allow_parent: ParentOpt = False,
@@ -746,30 +782,21 @@ def sync(
 
     Exit 0 in sync, 1 drift left or changes pending (--dry-run), 2 error.
     """
+    from functools import partial
+
     from ods_charter.reports.plans import sync_exit_code, sync_json
     from ods_charter.sync import sync as run_sync
 
-    def task(cfg: PortalConfig, registry: Registry) -> Any:
-        from ods_charter.fleet import summarize_check
-
-        outcome = run_sync(
-            cfg,
-            registry,
-            _client(cfg),
-            confirm=lambda plan: True,
-            dry_run=dry_run,
-            force=allow_parent,
-            backup_dir=_backup_dir(backup_dir),
-        )
-        return summarize_check(cfg, outcome.final)
-
+    task = partial(
+        _sync_task, dry_run=dry_run, force=allow_parent, backup_dir=_backup_dir(backup_dir)
+    )
     if (all_portals or len(config or []) > 1) and not (yes or dry_run):
         from ods_charter.errors import ConfigError
 
         raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
     as_report = ReportFormat.json if fmt is PlanFormat.json else ReportFormat.text
     report = ("Cookie charter sync", as_report, output)
-    if (code := _fleet(config, all_portals, task, jobs, base_url, report)) is not None:
+    if (code := _fleet(config, all_portals, task, jobs, processes, base_url, report)) is not None:
         return code
     cfg = _config(config[0] if config else None, base_url)
     registry = _registry(cfg)

@@ -48,10 +48,16 @@ class PlanFormat(StrEnum):
     json = "json"
 
 
+_MODULES = {"junit": "junit", "html": "html"}  # every other format is in plain
+
+
 def render(report: Report, fmt: str, color: bool = False) -> str:
     """``report`` in format ``fmt``; always ends with a newline."""
-    from ods_charter.reports import html, junit, plain  # noqa: F401  (they register)
+    from importlib import import_module
 
+    # Only the format's own module is imported (it registers itself): a text
+    # report does not pay for xml.etree.
+    import_module(f"ods_charter.reports.{_MODULES.get(fmt, 'plain')}")
     text = RENDERERS[fmt](report, color)
     return text if text.endswith("\n") else text + "\n"
 
