@@ -19,15 +19,16 @@ def main() -> None:
 
     from ods_charter.charter import run_check
     from ods_charter.config import load_config
-    from ods_charter.output import check_report
     from ods_charter.registry import load_registry
+    from ods_charter.reports import render
+    from ods_charter.reports.build import from_check
     from ods_charter.secrets import load_dotenv_file
 
     load_dotenv_file()
     config = load_config(args.config)
     registry = load_registry(config.registry_path)
     result = run_check(config, registry, languages=[registry.default_language], file=args.file)
-    print(check_report(result, "text", registry))
+    print(render(from_check(result, registry), "text"), end="")
     sys.exit(result.exit_code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
 
 
 def read_html_file(path: Path) -> bytes:
+    """A saved page; ``-`` reads standard input."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
     try:
         return read_capped(path)
     except FileNotFoundError:

@@ -192,3 +192,39 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         source=file,
     )
     return config.with_base_url(os.environ.get("ODS_BASE_URL"))
+
+
+CONFIG_ENV = "ODS_CHARTER_CONFIG"
+CONFIG_NAME = Path("config") / "portal.toml"
+
+
+def find_config(explicit: Path | None = None, start: Path | None = None) -> Path | None:
+    """``explicit``, else ``$ODS_CHARTER_CONFIG``, else ``config/portal.toml`` in
+    ``start`` (the working directory) or the nearest parent that has one."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
+
+
+def adhoc_config(url: str | None, registry: Path | None) -> PortalConfig:
+    """A config for one page read without any ``portal.toml`` (``--url``/``--file``)."""
+    base, page = "http://localhost", None
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ConfigError(f"--url {url!r}: without a config, give an absolute http(s) URL")
+        base, page = f"{parts.scheme}://{parts.netloc}", url
+    return PortalConfig(
+        name=urlsplit(base).hostname or base,
+        base_url=base,
+        slug="",
+        languages=("fr",),
+        registry_path=registry or Path("registry.toml"),
+        page_url=page,
+    )

@@ -6,15 +6,19 @@ import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
 from ods_charter.charter import run_check
-from ods_charter.config import load_config
+from ods_charter.config import PortalConfig, load_config
+from ods_charter.diff import CheckResult
 from ods_charter.html.splice import table_spans
 from ods_charter.portal import AutomationClient
-from ods_charter.registry import load_registry
-from ods_charter.report import to_text
+from ods_charter.registry import Registry, load_registry
+from ods_charter.reports import render
+from ods_charter.reports.build import from_check
+from ods_charter.reports.plans import colour_diff
 from ods_charter.simulator import Simulator, seed_state
 from ods_charter.simulator.state import CHARTER_SLUG
 from ods_charter.sync import sync
@@ -55,9 +59,20 @@ def outside_tables(html: str) -> str:
     return "".join(out) + html[at:]
 
 
-def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
-    config = load_config(config_path)
-    registry = load_registry(config.registry_path)
+def _to_text(result: CheckResult, color: bool) -> str:
+    return render(from_check(result), "text", color).rstrip("\n")
+
+
+def run_demo(config_path: Path | None, echo: Callable[[str], None], color: bool = False) -> int:
+    """The cycle on a simulated STAR portal; ``config_path`` defaults to the one
+    shipped in the package, so that the demo runs from any folder."""
+    with as_file(files("ods_charter") / "data" / "portal.toml") as shipped:
+        config = load_config(config_path or shipped)
+        registry = load_registry(config.registry_path)
+    return _run(config, registry, echo, color)
+
+
+def _run(config: PortalConfig, registry: Registry, echo: Callable[[str], None], color: bool) -> int:
     key = secrets.token_hex(16)  # a fresh demo key: never printed, never stored
     with (
         tempfile.TemporaryDirectory(prefix="ods-charter-demo-") as tmp,
@@ -68,11 +83,11 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
         before_page = sim.store.page(CHARTER_SLUG)
         assert before_page is not None
         echo(f"A simulated STAR portal is running at {sim.base_url}.")
-        echo("Its cookie charter was edited by hand and no longer matches config/registry.toml.\n")
+        echo("Its cookie charter was edited by hand and no longer matches the registry.\n")
 
         echo("1. check: read the public page in French and English, compare with the registry")
         first = run_check(cfg, registry, transport=client.transport)
-        echo(_indent(to_text(first)))
+        echo(_indent(_to_text(first, color)))
         echo(f"   exit code {first.exit_code} (1 = drift): this is what CI would report.\n")
 
         echo("2. sync: plan the fix through the Automation API, back up, write, verify")
@@ -86,13 +101,13 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
             on_step=lambda line: echo(_indent(line)),
         )
         if outcome.plan is not None:
-            echo("   the HTML change that was sent, row by row (unified diff):")
-            echo(_indent(outcome.plan.html_diff().rstrip()))
+            echo("   the HTML change that was sent, row by row (- before, + after the sync):")
+            echo(_indent(colour_diff(outcome.plan.html_diff(), color).rstrip()))
         echo("")
 
         echo("3. check again: the live page now matches the registry")
         final = outcome.final
-        echo(_indent(to_text(final)))
+        echo(_indent(_to_text(final, color)))
 
         after_page = sim.store.page(CHARTER_SLUG)
         assert after_page is not None

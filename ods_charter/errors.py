@@ -7,11 +7,13 @@ an API key: :func:`ods_charter.secrets.redact` is applied before they are shown.
 
 from __future__ import annotations
 
+from ods_charter.exitcode import ExitCode
+
 
 class OdsCharterError(Exception):
     """A failure the user can act on: bad input, an unreachable portal, a refusal."""
 
-    exit_code = 2
+    exit_code = ExitCode.ERROR
 
 
 class ConfigError(OdsCharterError):
@@ -46,4 +48,4 @@ class ConcurrentEditError(PublishError):
 class InterruptedWrite(PublishError):
     """Ctrl-C came while a write was in flight; the message says what the page holds."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED

@@ -3,7 +3,6 @@ thread pool; one portal's failure never stops the others."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
@@ -14,14 +13,16 @@ from concurrent.futures import (
     as_completed,
     wait,
 )
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing import SimpleQueue
 from pathlib import Path
+from typing import Any
 
 from ods_charter.config import PortalConfig, load_config
 from ods_charter.diff import CheckResult
 from ods_charter.errors import ConfigError, OdsCharterError
+from ods_charter.exitcode import ExitCode
 from ods_charter.registry import Registry, load_registry
 from ods_charter.secrets import redact
 
@@ -31,14 +32,26 @@ class PortalSummary:
     portal: str
     config: str
     status: str  # ok | drift | findings | error
-    missing: int = 0
-    extra: int = 0
-    changed: int = 0
+    # What was found, by kind: missing/extra/changed for a check, the finding
+    # kinds for a scan; each kind is its own column in the fleet table.
+    counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # the one-portal JSON document
 
     @property
-    def exit_code(self) -> int:
-        return {"ok": 0, "error": 2}.get(self.status, 1)
+    def exit_code(self) -> ExitCode:
+        return ExitCode.for_status(self.status)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The one-portal JSON document, with the config, the error and the counts."""
+        return {
+            **self.detail,
+            "portal": self.portal,
+            "config": self.config,
+            "status": self.status,
+            "error": self.error,
+            **self.counts,
+        }
 
 
 Task = Callable[[PortalConfig, Registry], PortalSummary]
@@ -193,9 +206,12 @@ def summarize_check(config: PortalConfig, result: CheckResult) -> PortalSummary:
         config.name,
         str(config.source),
         result.status,
-        missing=sum(len(d.missing) for d in diffs),
-        extra=sum(len(d.extra) for d in diffs),
-        changed=sum(len(d.changed) for d in diffs),
+        counts={
+            "missing": sum(len(d.missing) for d in diffs),
+            "extra": sum(len(d.extra) for d in diffs),
+            "changed": sum(len(d.changed) for d in diffs),
+        },
+        detail={"portal": config.name, **result.as_dict()},
     )
 
 
@@ -203,6 +219,9 @@ def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
     from ods_charter.charter import run_check
 
     return summarize_check(config, run_check(config, registry))
+
+
+SCAN_KINDS = ("undeclared", "lifetime", "insecure", "not_seen")
 
 
 def scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:
@@ -214,40 +233,11 @@ def scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:
         config.name,
         str(config.source),
         "findings" if result.exit_code else "ok",
-        missing=kinds.count("not_seen"),
-        extra=kinds.count("undeclared"),
-        changed=kinds.count("lifetime") + kinds.count("insecure"),
+        counts={kind: kinds.count(kind) for kind in SCAN_KINDS},
+        detail={"portal": config.name, **result.as_dict()},
     )
 
 
-def fleet_exit_code(summaries: Sequence[PortalSummary]) -> int:
+def fleet_exit_code(summaries: Sequence[PortalSummary]) -> ExitCode:
     """2 if any portal errored, else 1 if any drifted, else 0."""
-    codes = {s.exit_code for s in summaries}
-    return 2 if 2 in codes else 1 if 1 in codes else 0
-
-
-_COLUMNS = ("portal", "status", "missing", "extra", "changed", "error")
-
-
-def format_fleet(summaries: Sequence[PortalSummary], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(
-            {"status": fleet_exit_code(summaries), "portals": [asdict(s) for s in summaries]},
-            ensure_ascii=False,
-            indent=2,
-        )
-    rows = [
-        [str(getattr(s, c) if getattr(s, c) is not None else "") for c in _COLUMNS]
-        for s in summaries
-    ]
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
-    widths[-1] = len(_COLUMNS[-1])  # the error column runs free, never padded
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(_COLUMNS), line(["-" * w for w in widths]), *map(line, rows)])
+    return ExitCode.worst([s.exit_code for s in summaries])

@@ -38,6 +38,40 @@ def registry_from_page(page: ParsedPage, language: str) -> Registry:
     return Registry(languages=(language,), cookies=tuple(cookies.values()))
 
 
+def merged_text(existing: str, base: Registry, result: Registry) -> str:
+    """``existing`` (the registry file's text) brought up to ``result``, editing
+    only what changed: its comments, order and layout stay as they were."""
+    import tomlkit
+
+    # tomlkit glues a key added after a last line that has no line break
+    doc = tomlkit.parse(existing if existing.endswith("\n") else existing + "\n")
+    languages = doc["languages"]
+    for lang in result.languages:
+        if lang not in languages:
+            languages.append(lang)
+    tables = {str(t["name"]): t for t in doc.get("cookies", [])}
+    for cookie in result.cookies:
+        table = tables.get(cookie.name)
+        if table is None:
+            continue
+        for key in ("service", "purpose"):
+            texts: dict[str, str] = dict(getattr(cookie, key))
+            for lang, value in texts.items():
+                if key in table and lang in table[key]:
+                    if table[key][lang] != value:
+                        table[key][lang] = value
+                else:
+                    table.add(tomlkit.key([key, lang]), value)
+    text = tomlkit.dumps(doc)
+    known = {c.name for c in base.cookies}
+    new = [c for c in result.cookies if c.name not in known]
+    if new:
+        # New cookies go at the end in the documented layout (dumps' own).
+        added = dumps(Registry(languages=result.languages, cookies=tuple(new)))
+        text = text.rstrip("\n") + "\n" + added[added.index("\n[[cookies]]") :]
+    return text
+
+
 def import_registry(
     page: ParsedPage, language: str, output: Path, *, merge: bool = False, force: bool = False
 ) -> Iterator[str]:
@@ -57,13 +91,15 @@ def import_registry(
                 "check it"
             )
     result = incoming
+    text = dumps(result)
     if merge and output.exists():
-        result, untranslated = merge_registries(load_registry(output), incoming, language)
+        base = load_registry(output)
+        result, untranslated = merge_registries(base, incoming, language)
         for name in untranslated:
             yield f"note: {name}: purpose copied as '[to translate]' in a missing language"
+        text = merged_text(output.read_text(encoding="utf-8"), base, result)
     # Hold what would be written to the same rules as any registry file, so
     # that import never leaves a file the next command refuses.
-    text = dumps(result)
     try:
         registry_from_data(tomllib.loads(text), output, text)
     except ConfigError as exc:

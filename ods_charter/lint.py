@@ -6,10 +6,10 @@ check. ``ods-charter lint --list`` prints them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ods_charter.exitcode import ExitCode
 from ods_charter.registry import TO_TRANSLATE, Registry
 
 MAX_LIFETIME_DAYS = 395  # 13 months
@@ -156,22 +156,8 @@ def lint(registry: Registry) -> list[Finding]:
     ]
 
 
-def exit_code(findings: list[Finding]) -> int:
-    return 1 if any(f.severity == "error" for f in findings) else 0
-
-
-def format_findings(findings: list[Finding], fmt: str, source: str) -> str:
-    if fmt == "json":
-        return json.dumps(
-            {"registry": source, "findings": [f.__dict__ for f in findings]},
-            ensure_ascii=False,
-            indent=2,
-        )
-    if not findings:
-        return f"ok: {source} passes every rule"
-    return "\n".join(
-        f"{source}: {f.severity}: {f.cookie}: {f.message} [{f.rule}]" for f in findings
-    )
+def exit_code(findings: list[Finding]) -> ExitCode:
+    return ExitCode.CHANGES if any(f.severity == "error" for f in findings) else ExitCode.OK
 
 
 def rules_table() -> str:

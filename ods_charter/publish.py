@@ -147,7 +147,7 @@ def _guard(page: dict[str, Any], slug: str, force: bool) -> None:
     if page.get("is_pushed_by_parent") and not force:
         raise PublishError(
             f"page {slug!r} is pushed by a parent domain, which will overwrite this edit; "
-            "edit it on the parent, or pass --force to edit it here anyway"
+            "edit it on the parent, or pass --allow-parent to edit it here anyway"
         )
 
 

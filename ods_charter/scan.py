@@ -3,7 +3,6 @@ and hold the registry to it."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ods_charter.config import PortalConfig
 from ods_charter.consent import STATE_LABELS
+from ods_charter.exitcode import ExitCode
 from ods_charter.fetch import with_language
 from ods_charter.lint import MAX_LIFETIME_DAYS
 from ods_charter.registry import Cookie, Registry
@@ -84,8 +84,9 @@ class ScanResult:
     evidence: dict[str, str] = field(default_factory=dict)  # when and how it was observed
 
     @property
-    def exit_code(self) -> int:
-        return 1 if any(f.kind not in INFORMATION for f in self.findings) else 0
+    def exit_code(self) -> ExitCode:
+        failed = any(f.kind not in INFORMATION for f in self.findings)
+        return ExitCode.CHANGES if failed else ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -329,51 +330,6 @@ def _evidence(method: str, browser: str = "") -> dict[str, str]:
     if browser:
         out["browser"] = browser
     return out
-
-
-_TITLES = {
-    "before_consent": "ERROR: set before consent",
-    "after_refusal": "ERROR: set after the visitor refused",
-    "undeclared": "set by the portal, absent from the registry",
-    "lifetime": "lives longer than the registry says",
-    "insecure": "missing a security attribute",
-    "third_party": "third-party hosts contacted without consent",
-    "no_banner": "consent banner (information)",
-    "not_seen": "declared but not seen (information)",
-}
-
-
-def format_scan(result: ScanResult, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
-    markdown = fmt == "markdown"
-    lines = [
-        ("### " if markdown else "")
-        + f"Cookie scan: {len(result.cookies)} cookies seen on {len(result.urls)} URLs"
-    ]
-    if len(result.states) > 1:
-        lines.append(
-            "states: "
-            + "; ".join(
-                f"{STATE_LABELS[s.state]}: {len(s.cookies)} cookies"
-                + (f" (banner: {s.banner})" if s.banner else "")
-                for s in result.states
-            )
-        )
-    for kind, title in _TITLES.items():
-        found = [f for f in result.findings if f.kind == kind]
-        if not found:
-            continue
-        lines.append(f"\n{'#### ' if markdown else ''}{title}")
-        for f in found:
-            subject = (f"`{f.cookie}`" if markdown else f.cookie) if f.cookie else ""
-            text = f"{subject}: {f.message}" if subject else f.message
-            lines.append(f"- {text}" if markdown else f"  {text}")
-    if result.local_storage:
-        lines.append("\nlocalStorage keys: " + ", ".join(result.local_storage))
-    if not result.exit_code:
-        lines.append("\nnothing to fix")
-    return "\n".join(lines)
 
 
 def _seen(c: BrowserCookie, now: float) -> SeenCookie:

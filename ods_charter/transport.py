@@ -18,7 +18,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from typing import Any
@@ -32,6 +32,7 @@ from urllib3.util.url import parse_url
 from ods_charter import __version__
 from ods_charter.config import HttpSettings
 from ods_charter.errors import ConfigError, FetchError
+from ods_charter.events import RequestEvent, emit
 from ods_charter.secrets import redact, require_secure
 from ods_charter.urls import DEFAULT_PORTS, Origin, checked_origin
 
@@ -306,13 +307,21 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def wait(self, attempt: int, delay_asked: float | None) -> None:
+    def wait(
+        self,
+        attempt: int,
+        delay_asked: float | None,
+        event: RequestEvent | None = None,
+        reason: str = "",
+    ) -> None:
         """Sleep before a retry: the server's Retry-After (capped), else backoff."""
         s = self.settings
         if delay_asked is not None:
             delay = min(delay_asked, s.max_retry_after)
         else:
             delay = s.backoff * (2**attempt) * (1 + random.random() / 4)
+        if event is not None:
+            emit(replace(event, kind="retry", seconds=delay, reason=reason))
         self._sleep(delay)
 
     def _read(self, resp: requests.Response, url: str, watch: _Watch) -> bytes:
@@ -358,6 +367,8 @@ class Transport:
         attempts = s.retries + 1 if retry else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            started = time.monotonic()
+            event = RequestEvent("response", method, redact(url), attempt + 1, attempts)
             try:
                 with (
                     _deadline(s.read_timeout) as watch,
@@ -371,6 +382,8 @@ class Transport:
                         allow_redirects=allow_redirects,
                     ) as resp,
                 ):
+                    took = time.monotonic() - started
+                    emit(replace(event, status=resp.status_code, seconds=took))
                     if resp.status_code not in RETRY_STATUSES or last:
                         body = self._read(resp, url, watch)
                         cookies = resp.raw.headers.getlist("Set-Cookie") if resp.raw else []
@@ -378,7 +391,11 @@ class Transport:
                             cookies = hop.raw.headers.getlist("Set-Cookie") + cookies
                         return Response(resp.status_code, resp.headers, body, resp.url, cookies)
                     asked = retry_after(resp.headers.get("Retry-After"))
+                    reason = f"HTTP {resp.status_code}"
             except requests.RequestException as exc:
+                reason = redact(_describe(exc, url)).removeprefix(f"{redact(url)}: ")
+                took = time.monotonic() - started
+                emit(replace(event, kind="failure", seconds=took, reason=reason))
                 if last:
                     why = (
                         f"{url}: timed out waiting for the answer: none was complete within "
@@ -388,5 +405,5 @@ class Transport:
                     )
                     raise FetchError(redact(why)) from None
                 asked = None
-            self.wait(attempt, asked)
+            self.wait(attempt, asked, event, reason)
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -106,7 +106,9 @@ def test_github_annotations(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     path = _without_row(tmp_path, "csrftoken")
     result = cli("check", "--config", CONFIG, "--file", path, "--format", "github")
     assert result.code == 1
-    assert result.out.splitlines()[0].startswith("::error title=Cookie missing (fr)::csrftoken")
+    assert result.out.splitlines()[0].startswith(
+        "::error title=Cookie missing (fr)::missing from the page: csrftoken"
+    )
 
 
 def test_junit_has_one_case_per_cookie(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -129,8 +131,8 @@ def test_junit_has_one_case_per_cookie(cli, tmp_path: Path) -> None:  # type: ig
         (["--config", "nope.toml"], "nope.toml: file not found"),
         (["--file", "missing.html"], "missing.html: file not found"),
         (["--file", str(PAGES / "no-cookie-table.html")], "no cookie table found"),
-        (["--format", "yaml", "--file", str(STAR_PAGE)], "unknown format 'yaml'"),
-        (["--lang", "de", "--file", str(STAR_PAGE)], "language(s) de not in the registry"),
+        (["--format", "yaml", "--file", str(STAR_PAGE)], "'yaml' is not one of 'text', 'json'"),
+        (["--lang", "de", "--file", str(STAR_PAGE)], "--lang de: not a language of"),
     ],
 )
 def test_errors_exit_2_with_a_message_and_no_traceback(
@@ -199,3 +201,31 @@ def test_import_refuses_a_page_that_gives_no_valid_registry(cli, tmp_path: Path)
     assert result.code == 2 and "nothing written" in result.err
     assert "'any cookie from the API'" in result.err and "Traceback" not in result.all
     assert not out.exists()
+
+
+def test_import_merge_keeps_the_registrys_comments_and_layout(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "registry.toml"
+    french = REGISTRY_FR_ONLY.replace(
+        'name = "csrftoken"', '# reviewed by the DPO, 2024\nname   = "csrftoken"  # Django'
+    )
+    out.write_text(french, encoding="utf-8")
+    english = ROOT / "ods_charter" / "data" / "star_charte_cookies.en.html"
+    merged = cli("import", "--file", english, "--lang", "en", "--output", out, "--merge")
+    assert merged.code == 0, merged.all
+    text = out.read_text(encoding="utf-8")
+    # What a reviewer wrote is still there, byte for byte, and English was added.
+    assert '# reviewed by the DPO, 2024\nname   = "csrftoken"  # Django' in text
+    assert text.startswith("# Our cookies, French first.\n")
+    assert 'languages = ["fr", "en"]' in text
+    assert 'purpose.en = "Retrieve data through API calls"' in text
+    config = tmp_path / "portal.toml"
+    config.write_text(CONFIG.read_text())
+    assert cli("check", "--config", config, "--file", english, "--lang", "en").code == 0
+
+
+# The shipped registry without its English texts, as a team would start.
+REGISTRY_FR_ONLY = "# Our cookies, French first.\n" + "\n".join(
+    line
+    for line in (ROOT / "config" / "registry.toml").read_text(encoding="utf-8").splitlines()
+    if not line.startswith(("#", "service.en", "purpose.en"))
+).replace('languages = ["fr", "en"]', 'languages = ["fr"]')

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import requests
 from ods_charter.diff import Change, CheckResult, LanguageDiff
 from ods_charter.errors import PortalError
 from ods_charter.portal import AutomationClient
-from ods_charter.report import to_github, to_junit, to_markdown, to_text
+from ods_charter.reports import render
+from ods_charter.reports.build import from_check
 from ods_charter.simulator import Simulator
 from ods_charter.transport import Transport, retry_after
 
@@ -41,13 +43,17 @@ def test_report_formats_show_errors() -> None:
         },
     )
     assert result.status == "error" and result.exit_code == 2
-    assert "error: the portal answered 500" in to_text(result)
-    assert "::error title=Charter check failed (fr)::the portal answered 500" in to_github(result)
-    markdown = to_markdown(result)
-    assert "❌" in markdown and "Error: the portal answered 500" in markdown
+    report = from_check(result)
+    assert "error: the portal answered 500" in render(report, "text")
+    github = render(report, "github")
+    assert "::error title=Could not check (fr)::error: the portal answered 500" in github
+    markdown = render(report, "markdown")
+    assert "❌" in markdown and "error: the portal answered 500" in markdown
     assert "`b`" in markdown and "~~old\\|x~~" in markdown
-    junit = to_junit(result)
-    assert '<error message="the portal answered 500"/>' in junit and 'name="b"' in junit
+    junit = ET.fromstring(render(report, "junit"))
+    errors = junit.findall(".//testcase/error")
+    assert [e.get("message") for e in errors] == ["error: the portal answered 500"]
+    assert "b" in [c.get("name") for c in junit.iter("testcase")]
 
 
 def test_portal_error_messages(sim: Simulator) -> None:

@@ -82,8 +82,8 @@ def test_dry_run_and_declined_write_nothing(cli, project: Path, sim: Simulator) 
     dry = cli("sync", "--config", project, "--dry-run")
     assert dry.code == 1 and "+" in dry.out and "@@" in dry.out  # plan and unified diff
     publish = cli("publish", "--config", project, "--dry-run")
-    assert publish.code == 0
-    # The diff a reviewer reads: each language's page before and after, line by line.
+    assert publish.code == 1  # changes pending
+    # The diff a reviewer reads: each language's page now and after, line by line.
     assert "--- charte-cookies [fr] now\n+++ charte-cookies [fr] after publish\n" in publish.out
     assert "--- charte-cookies [en] now\n+++ charte-cookies [en] after publish\n" in publish.out
     removed = [line for line in publish.out.splitlines() if line.startswith("-")]
@@ -209,7 +209,7 @@ def test_archived_and_pushed_pages(
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 2 and message in result.err and _puts(sim) == 0
     if slug == "charte-groupe":
-        forced = cli("publish", "--config", project, "--yes", "--force")
+        forced = cli("publish", "--config", project, "--yes", "--allow-parent")
         assert forced.code == 0 and _puts(sim) == 1
 
 

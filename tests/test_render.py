@@ -107,7 +107,7 @@ def test_render_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
     config = REGISTRY.parent / "portal.toml"
     default = cli("render", "--config", config, "--lang", "fr")
     assert default.code == 0 and "<h3>Cookies nécessaires" in default.out
-    into = cli("render", "--config", config, "--page-file", STAR_PAGE)
+    into = cli("render", "--config", config, "--file", STAR_PAGE)
     assert into.code == 0 and "star-charte__table" in into.out and "<footer" in into.out
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,9 @@ import yaml
 
 from ods_charter.browser import CHROMIUM_FLAGS
 from ods_charter.cli import app
+from ods_charter.simulator import Simulator
 
-from .conftest import ROOT, STAR_PAGE
+from .conftest import ROOT, STAR_PAGE, edit_charter, write_config
 
 WORKFLOW = ROOT / ".github" / "workflows" / "charter-drift.yml"
 CONFIG = ROOT / "config" / "portal.toml"
@@ -103,3 +106,48 @@ def test_html_report_renders_in_a_real_browser(cli, tmp_path: Path) -> None:  # 
     )
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 10_000  # a page was drawn, not a blank
+
+
+LINT_REGISTRY = (
+    'schema_version = 1\nlanguages = ["fr"]\n[[cookies]]\nname = "_pk_<id>"\nprovider = "Matomo"\n'
+    'category = "statistics"\npurpose.fr = "Mesure d\'audience"\nlifetime_days = 500\n'
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "github", "junit", "html"])
+def test_lint_speaks_every_report_format(cli, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    registry = tmp_path / "registry.toml"
+    registry.write_text(LINT_REGISTRY, encoding="utf-8")
+    out = tmp_path / f"lint.{fmt}"
+    result = cli("lint", "--registry", registry, "--format", fmt, "-o", out)
+    assert result.code == 1 and result.out == ""  # the report went to the file
+    text = out.read_text(encoding="utf-8")
+    assert "lifetime-over-13-months" in text
+    if fmt == "junit":
+        case = ET.parse(out).getroot().find(".//testcase")
+        assert case is not None and case.get("name") == "_pk_<id>"
+        assert case.find("failure") is not None
+    elif fmt == "html":
+        assert "<td>_pk_&lt;id&gt;</td>" in text and "status-findings" in text
+    elif fmt == "github":
+        assert text.startswith("::error title=lifetime-over-13-months")
+    elif fmt == "json":
+        assert json.loads(text)["status"] == "findings"
+    else:
+        assert "_pk_<id>" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "github", "junit", "html"])
+def test_fleet_reports_keep_their_columns(cli, tmp_path: Path, sim: Simulator, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    configs = [write_config(tmp_path / f"p{i}", sim.base_url, name=f"p{i}") for i in range(2)]
+    args = [a for c in configs for a in ("--config", str(c))]
+    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    result = cli("check", *args, "--format", fmt)
+    assert result.code == 1
+    if fmt == "junit":
+        suites = ET.fromstring(result.out).findall("testsuite")
+        assert [s.get("failures") for s in suites] == ["1", "1"]
+    elif fmt == "html":
+        assert "<th>missing</th><th>extra</th><th>changed</th>" in result.out
+    else:
+        assert "p0" in result.out and "drift" in result.out

@@ -79,7 +79,7 @@ def test_the_rollback_plan_names_every_language_it_adds_or_removes(
     del content["html"]["en"], content["css"]["en"]
     path.write_text(json.dumps(data))
     result = cli("rollback", path, "--config", project, "--dry-run")
-    assert result.code == 0, result.all
+    assert result.code == 1, result.all  # a dry run with changes pending
     assert result.out.startswith(f"rollback plan for page 'charte-cookies' on {sim.base_url}\n")
     for line in (
         "[de] add the language's html (only in the backup)",

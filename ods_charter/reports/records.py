@@ -1,4 +1,4 @@
-"""Turning library results into the text a command prints."""
+"""Cookie records (what ``parse`` finds) as JSON, CSV or an aligned table."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import io
 import json
 from collections.abc import Sequence
 
-from ods_charter.diff import CheckResult
 from ods_charter.errors import ConfigError
 from ods_charter.html.parse import FIELDS, CookieRecord
-from ods_charter.registry import Registry
 
 
 def records_as(records: Sequence[CookieRecord], fmt: str) -> str:
@@ -34,18 +32,3 @@ def records_as(records: Sequence[CookieRecord], fmt: str) -> str:
         out += [line({c: row[c] or "" for c in cols}) for row in rows]
         return "\n".join(out) + "\n"
     raise ConfigError(f"unknown format {fmt!r}; expected json, csv or table")
-
-
-def check_report(result: CheckResult, fmt: str, registry: Registry | None = None) -> str:
-    from ods_charter import report
-
-    if fmt == "html":
-        from ods_charter.html_report import to_html
-
-        return to_html(result, registry)
-    try:
-        return report.FORMATS[fmt](result)
-    except KeyError:
-        raise ConfigError(
-            f"unknown format {fmt!r}; expected {', '.join([*report.FORMATS, 'html'])}"
-        ) from None

@@ -1,20 +1,24 @@
-"""A self-contained HTML report: registry and page side by side per language."""
+"""A self-contained HTML report: for a check, registry and page side by side per
+language; for scan, lint and fleet, the findings or the summary table."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from ods_charter.diff import COMPARED, CheckResult, expected_value
 from ods_charter.html.parse import CookieRecord
 from ods_charter.registry import Registry
-from ods_charter.report import word_diff
+from ods_charter.reports import renderer
+from ods_charter.reports.model import Report, Table
+from ods_charter.reports.worddiff import word_diff
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
 .status { display: inline-block; padding: .2em .6em; border-radius: 4px; color: #fff; }
 .status-ok { background: #2e7d32; } .status-drift { background: #e65100; }
-.status-error { background: #b71c1c; }
+.status-error { background: #b71c1c; } .status-findings { background: #e65100; }
 table { border-collapse: collapse; width: 100%; margin-top: .5em; }
 th, td { border: 1px solid #ccc; padding: .35em .5em; vertical-align: top; text-align: left; }
 th { background: #f3f3f3; }
@@ -62,17 +66,10 @@ def _rows(result: CheckResult, registry: Registry | None, lang: str) -> list[str
     return rows
 
 
-def to_html(result: CheckResult, registry: Registry | None = None) -> str:
-    """One HTML file, no external assets, that a person can open and read."""
+def _check_body(result: CheckResult, registry: Registry | None) -> list[str]:
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Cookie charter report: {escape(result.status)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        "<h1>Cookie charter report</h1>",
-        f'<p><span class="status status-{result.status}">{escape(result.status)}</span> '
-        f"{escape(result.page)}</p>",
-        '<p class="legend"><span style="background:#ffebee">missing from the page</span>'
+        '<p class="legend">registry → page: '
+        '<span style="background:#ffebee">missing from the page</span>'
         '<span style="background:#e3f2fd">on the page only</span>'
         '<span style="background:#fff8e1">text differs</span>'
         "<del>registry</del> <ins>page</ins></p>",
@@ -85,5 +82,35 @@ def to_html(result: CheckResult, registry: Registry | None = None) -> str:
         parts.append(f"<table><thead><tr>{header}</tr></thead><tbody>")
         parts += _rows(result, registry, lang)
         parts.append("</tbody></table>")
+    return parts
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows]
+    return [f"<table><thead><tr>{head}</tr></thead><tbody>", *body, "</tbody></table>"]
+
+
+@renderer("html")
+def to_html(report: Report, color: bool = False) -> str:
+    """One HTML file, no external assets, that a person can open and read."""
+    status = escape(report.status)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(report.title)} report: {status}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(report.title)} report</h1>",
+        f'<p><span class="status status-{status}">{status}</span> {escape(report.source)}</p>',
+        f"<p>{escape(report.summary)}</p>",
+    ]
+    if report.check is not None:
+        parts += _check_body(report.check, report.registry)
+    elif report.table is not None:
+        table: Table = report.table
+        parts += _table(table.columns, table.rows)
+    elif report.items:
+        rows = [(i.group, i.subject, i.kind, i.severity, i.message) for i in report.items]
+        parts += _table(("where", "cookie", "kind", "severity", "message"), rows)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
