@@ -172,17 +172,26 @@ def check(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here.")
     ] = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source", help="public: the page visitors see (no key) | api: the API copy (key)"
+        ),
+    ] = "public",
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
     from ods_charter.fleet import check_task
     from ods_charter.output import check_report
 
+    if source not in {"public", "api"}:
+        raise typer.BadParameter(f"--source {source!r}: expected public or api")
     one = _one_or_fleet(config, all_portals, check_task, jobs, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
-    result = run_check(cfg, registry, languages=languages, file=file, url=url)
+    client = _client(cfg) if source == "api" and file is None and url is None else None
+    result = run_check(cfg, registry, languages=languages, file=file, url=url, client=client)
     _emit(check_report(result, fmt, registry), output)
     raise typer.Exit(result.exit_code)
 
@@ -233,31 +242,57 @@ ForceOpt = Annotated[
     bool, typer.Option("--force", help="Edit a page pushed by a parent domain anyway.")
 ]
 BackupOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Where backups go.")]
+SubdomainsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-subdomains", help="Edit a page whose copies on subdomains change with it."
+    ),
+]
+VerifyLiveOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verify-live/--no-verify-live", help="Compare the public page with the API copy."
+    ),
+]
 
 
-def _client(cfg: PortalConfig) -> Any:
+def _client(cfg: PortalConfig, fleet: bool = False) -> Any:
+    """The API client for this portal, with the key its config names."""
+    from ods_charter.config import DEFAULT_KEY_ENV
     from ods_charter.portal import AutomationClient
-    from ods_charter.secrets import api_key
     from ods_charter.transport import Transport
 
-    return AutomationClient(cfg.base_url, api_key() or "", Transport(cfg.http))
+    key = cfg.api_key(fleet=fleet)
+    env = cfg.api_key_env or DEFAULT_KEY_ENV
+    return AutomationClient(cfg.base_url, key, Transport(cfg.http), key_env=env)
 
 
-def _confirm(yes: bool) -> Any:
+def _confirm(yes: bool, include_subdomains: bool = False) -> Any:
     def ask(plan: Any) -> bool:
+        from ods_charter.publish import confirm_subdomains
+
+        copies = bool(plan.page.get("has_subdomain_copies")) and not include_subdomains
         if yes:
+            confirm_subdomains(plan, include_subdomains)
             return True
         if not sys.stdin.isatty():
             from ods_charter.errors import PublishError
 
             raise PublishError("no terminal to ask for confirmation: pass --yes to publish")
-        return typer.confirm(f"Write these changes to {plan.portal}?", default=False)
+        where = " and to every subdomain's copy of the page" if copies else ""
+        return typer.confirm(f"Write these changes to {plan.portal}{where}?", default=False)
 
     return ask
 
 
 def _write_plan(
-    client: Any, plan: Any, *, yes: bool, dry_run: bool, backup_dir: Path | None
+    client: Any,
+    plan: Any,
+    *,
+    yes: bool,
+    dry_run: bool,
+    backup_dir: Path | None,
+    include_subdomains: bool = False,
 ) -> None:
     """Show the plan, then ask and write (publish and rollback alike)."""
     from ods_charter.publish import execute
@@ -268,7 +303,7 @@ def _write_plan(
         typer.echo(diff, nl=False)
     if not plan.has_changes or dry_run:
         raise typer.Exit(0)
-    if not _confirm(yes)(plan):
+    if not _confirm(yes, include_subdomains)(plan):
         typer.echo("nothing written", err=True)
         raise typer.Exit(1)
     execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
@@ -309,31 +344,39 @@ def publish(
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
+    include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
-    verify_live: Annotated[
-        bool, typer.Option("--verify-live", help="Also check the public page afterwards.")
-    ] = False,
+    verify_live: VerifyLiveOpt = True,
 ) -> None:
-    """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY)."""
+    """Write the registry's tables into the charter page (Automation API; the key in
+    [portal] api_key_env, default ODS_API_KEY), then compare the public page."""
     from ods_charter.publish import LegalPageError, plan_publish
 
     cfg = _config(config, base_url)
     registry = _registry(cfg)
     try:
         client = _client(cfg)
-        plan = plan_publish(client, cfg, registry, force=force)
+        plan = plan_publish(client, cfg, registry)
     except LegalPageError as exc:
         typer.echo(exc.html, nl=False)
         raise
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
+    if plan.has_changes or dry_run or not verify_live:
+        _write_plan(
+            client,
+            plan,
+            yes=yes,
+            dry_run=dry_run,
+            backup_dir=backup_dir,
+            include_subdomains=include_subdomains,
+        )
+    else:
+        typer.echo(plan.summary())
     if verify_live:
-        from ods_charter.charter import run_check
-        from ods_charter.report import to_text
+        from ods_charter.live import compare_live
 
-        result = run_check(cfg, registry, transport=client.transport)
-        typer.echo(to_text(result))
-        raise typer.Exit(result.exit_code)
+        live = compare_live(cfg, client.get_page(cfg.slug), client.transport)
+        typer.echo(live.text())
+        raise typer.Exit(live.exit_code)
 
 
 @app.command()
@@ -344,10 +387,12 @@ def sync(
     jobs: JobsOpt = 8,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
+    include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
+    verify_live: VerifyLiveOpt = True,
 ) -> None:
-    """Check, publish when the page drifted, check again: 0 in sync, 1 drift left, 2 error."""
+    """Check the API copy, publish when it drifted, then compare the public page:
+    0 in sync, 1 drift left (or the public page differs), 2 error."""
     from ods_charter.report import to_text
     from ods_charter.sync import sync as run_sync
 
@@ -364,13 +409,19 @@ def sync(
             outcome = run_sync(
                 cfg,
                 registry,
-                _client(cfg),
-                confirm=lambda plan: True,
+                _client(cfg, fleet=True),
+                confirm=_confirm(True, include_subdomains),
                 dry_run=dry_run,
-                force=force,
+                verify_live=verify_live,
                 backup_dir=_backup_dir(backup_dir),
             )
-            return summarize_check(cfg, outcome.final)
+            summary = summarize_check(cfg, outcome.final)
+            problems = (
+                [f.message for f in outcome.live.findings if f.problem] if outcome.live else []
+            )
+            if problems and summary.status == "ok":
+                summary.status, summary.error = "drift", f"public page: {problems[0]}"
+            return summary
 
         _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
     cfg = _config(configs[0], base_url)
@@ -379,9 +430,9 @@ def sync(
         cfg,
         registry,
         _client(cfg),
-        confirm=_confirm(yes),
+        confirm=_confirm(yes, include_subdomains),
         dry_run=dry_run,
-        force=force,
+        verify_live=verify_live,
         backup_dir=_backup_dir(backup_dir),
         on_step=typer.echo,
     )
@@ -401,6 +452,7 @@ def rollback(
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,
     backup_dir: BackupOpt = None,
+    include_subdomains: SubdomainsOpt = False,
 ) -> None:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
     from ods_charter.publish import plan_rollback, read_backup
@@ -409,7 +461,15 @@ def rollback(
     cfg = _config(config, base_url)
     client = _client(cfg)
     plan = plan_rollback(client, data, force=force)
-    _write_plan(client, plan, yes=yes, dry_run=dry_run, backup_dir=backup_dir)
+    plan.publish_step = cfg.publish_step
+    _write_plan(
+        client,
+        plan,
+        yes=yes,
+        dry_run=dry_run,
+        backup_dir=backup_dir,
+        include_subdomains=include_subdomains,
+    )
 
 
 @app.command()
@@ -498,6 +558,21 @@ def lint(
     findings = run_lint(_registry(cfg))
     typer.echo(format_findings(findings, fmt, str(cfg.registry_path)))
     raise typer.Exit(exit_code(findings))
+
+
+@app.command()
+def pages(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+) -> None:
+    """List the portal's code editor pages, marking those holding a cookie table."""
+    from ods_charter.pages import code_editor_pages, format_pages
+
+    if fmt not in {"text", "json"}:
+        raise typer.BadParameter(f"--format {fmt!r}: expected text or json")
+    cfg = _config(config, base_url)
+    typer.echo(format_pages(code_editor_pages(_client(cfg)), fmt))
 
 
 def main(argv: list[str] | None = None) -> None:

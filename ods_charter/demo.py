@@ -118,7 +118,7 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
         )
         writes = sum(1 for r in sim.requests if r["method"] == "PUT")
         echo(f"   PUT requests received by the portal in all: {writes}")
-        ok = first.exit_code == 1 and final.exit_code == 0 and kept and again.plan is None
+        ok = first.exit_code == 1 and final.exit_code == 0 and kept and again.published is None
         ok = ok and writes == 1
         echo(
             "\nDemo finished: "

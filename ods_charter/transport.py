@@ -37,6 +37,17 @@ class Response:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
+QUOTA_WAIT = 60.0  # a 429 asking for a longer wait than this is a quota, not a hiccup
+
+
+def is_quota(headers: Mapping[str, str]) -> bool:
+    """A used-up quota (ODS quotas are daily), not a short 429: never retried."""
+    if headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        return False
+    wait = retry_after(headers.get("Retry-After"))
+    return wait is None or wait > QUOTA_WAIT
+
+
 def retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -132,7 +143,11 @@ class Transport:
                     stream=True,
                     allow_redirects=allow_redirects,
                 ) as resp:
-                    if resp.status_code in RETRY_STATUSES and not last:
+                    if (
+                        resp.status_code in RETRY_STATUSES
+                        and not last
+                        and not (resp.status_code == 429 and is_quota(resp.headers))
+                    ):
                         self.wait(attempt, retry_after(resp.headers.get("Retry-After")))
                         continue
                     body = self._read(resp, url)
