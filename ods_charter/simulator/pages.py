@@ -84,6 +84,7 @@ class Platform:
     flg_codes: dict[str, str] = field(default_factory=dict)
     quota_exhausted: bool = False
     automation_api: bool = True  # False: the portal's plan has no Automation API (404)
+    next_origin: str = ""  # list pagination links point to this origin (a hostile portal)
     quota_limit: int = 10_000
     # slug -> [(time made live, page)], oldest first; kept only while a switch needs it
     _live: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class Platform:
         "flg_codes",
         "quota_exhausted",
         "automation_api",
+        "next_origin",
     )
 
     def arm(self, spec: dict[str, Any]) -> None:

@@ -326,7 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
                 400, "validation_error", "Invalid input", {"limit": ["Between 0 and 1000."]}
             )
         items = list(self.server.store.snapshot()["pages"].values())
-        base = f"http://{self.headers.get('Host', 'localhost')}{API}"
+        origin = (
+            self.server.platform.next_origin or f"http://{self.headers.get('Host', 'localhost')}"
+        )
+        base = f"{origin}{API}"
 
         def link(at: int) -> str:
             return f"{base}?{urlencode({'limit': limit, 'offset': at})}"
