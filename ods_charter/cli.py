@@ -186,7 +186,14 @@ def check(
 
     if source not in {"public", "api"}:
         raise typer.BadParameter(f"--source {source!r}: expected public or api")
-    one = _one_or_fleet(config, all_portals, check_task, jobs, base_url, fmt, output)
+
+    def api_check_task(cfg: PortalConfig, registry: Registry) -> Any:
+        from ods_charter.fleet import summarize_check
+
+        return summarize_check(cfg, run_check(cfg, registry, client=_client(cfg, fleet=True)))
+
+    task = api_check_task if source == "api" else check_task
+    one = _one_or_fleet(config, all_portals, task, jobs, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))

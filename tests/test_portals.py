@@ -5,7 +5,11 @@ errors that say what to do. Every test runs the real CLI over loopback HTTP."""
 from __future__ import annotations
 
 import hashlib
+import os
+import pty
 import re
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -299,6 +303,33 @@ def test_a_page_with_subdomain_copies_needs_an_explicit_yes(
     done = cli("publish", "--config", project, "--yes", "--include-subdomains")
     assert done.code == 0, done.all
     assert _puts(sim) == 1
+
+
+def test_the_terminal_confirmation_names_the_subdomain_copies(
+    project: Path, sim: Simulator
+) -> None:
+    """At a terminal (a pty), the question itself says the subdomains change too."""
+    page = sim.store.page(SLUG)
+    assert page is not None
+    page["has_subdomain_copies"] = True
+    sim.store.put_raw_page(page)
+    _drift(sim)
+    exe = Path(sys.executable).parent / "ods-charter"
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child runs the real command
+        os.execve(str(exe), [str(exe), "publish", "--config", str(project)], dict(os.environ))
+    output = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b"[y/N]" not in output:
+        try:
+            output += os.read(fd, 4096)
+        except OSError:
+            break
+    os.write(fd, b"n\n")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert b"and to every subdomain's copy of the page? [y/N]" in output
+    assert _puts(sim) == 0
 
 
 # -- errors that say what to do --------------------------------------------

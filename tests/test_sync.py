@@ -112,6 +112,7 @@ def test_fleet_sync_shows_a_public_page_that_differs(
                 tmp_path / name, sim.base_url, name=name, key_env=f"KEY_{name.upper()}"
             )
             args += ["--config", str(config)]
+        assert cli("check", *args, "--source", "api").code == 0  # each with its own key
         result = cli("sync", *args, "--yes")
         assert result.code == 1, result.all
         rows = {line.split()[0]: line for line in result.out.splitlines()[2:]}
