@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ods_charter.config import PortalConfig
-from ods_charter.errors import ParseError
+from ods_charter.errors import FetchError, ParseError
 from ods_charter.fetch import fetch_page, with_language
 from ods_charter.parse import CookieRecord, document, parse_page
 from ods_charter.text import normalize
@@ -27,7 +27,7 @@ Records = tuple[tuple[str, ...], ...]
 @dataclass(frozen=True)
 class LiveFinding:
     language: str
-    kind: str  # not_rendered | language | not_live | caught_up
+    kind: str  # not_rendered | language | not_live | unreadable | caught_up
     message: str
 
     @property
@@ -81,7 +81,8 @@ def _served_language(html: bytes) -> str:
 
 
 def _same_language(served: str, asked: str) -> bool:
-    return not served or served == asked.lower() or served.split("-")[0] == asked.lower()
+    """``en-gb`` asked and ``en`` served is the same language; ``fr`` is not."""
+    return not served or served.split("-")[0] == asked.lower().split("-")[0]
 
 
 def compare_live(
@@ -112,7 +113,14 @@ def compare_live(
         url = with_language(config.charter_url, code)
         started, polls = clock(), 0
         while True:
-            fetched = fetch_page(transport, config.charter_url, code)
+            try:
+                fetched = fetch_page(transport, config.charter_url, code)
+            except FetchError as exc:
+                # The write (if any) is done and verified: this is a finding, not a failure.
+                result.findings.append(
+                    LiveFinding(lang, "unreadable", f"the public page cannot be read: {exc}")
+                )
+                break
             served = _served_language(fetched.html)
             shown = _table(fetched.html)
             if shown == expected:

@@ -261,6 +261,21 @@ def test_a_missing_language_is_blank_not_another_language(
     assert result.code == 2 and "(en): no cookie table found" in result.err
 
 
+def test_a_restricted_public_page_is_a_finding_after_a_good_write(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    page = sim.store.page(SLUG)
+    assert page is not None
+    page["is_restricted"] = True
+    sim.store.put_raw_page(page)
+    _drift(sim)
+    result = cli("sync", "--config", project, "--yes")
+    assert result.code == 1 and _puts(sim) == 1
+    assert "verified: the portal holds the new content" in result.out
+    assert "[fr] the public page cannot be read:" in result.out
+    assert "redirected to a login page" in result.out
+
+
 # -- pages that must not be edited -----------------------------------------
 
 
