@@ -181,17 +181,11 @@ def check(
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
-    from ods_charter.fleet import check_task
+    from ods_charter.fleet import api_check_task, check_task
     from ods_charter.output import check_report
 
     if source not in {"public", "api"}:
         raise typer.BadParameter(f"--source {source!r}: expected public or api")
-
-    def api_check_task(cfg: PortalConfig, registry: Registry) -> Any:
-        from ods_charter.fleet import summarize_check
-
-        return summarize_check(cfg, run_check(cfg, registry, client=_client(cfg, fleet=True)))
-
     task = api_check_task if source == "api" else check_task
     one = _one_or_fleet(config, all_portals, task, jobs, base_url, fmt, output)
     cfg = _config(one, base_url)
@@ -265,13 +259,9 @@ VerifyLiveOpt = Annotated[
 
 def _client(cfg: PortalConfig, fleet: bool = False) -> Any:
     """The API client for this portal, with the key its config names."""
-    from ods_charter.config import DEFAULT_KEY_ENV
     from ods_charter.portal import AutomationClient
-    from ods_charter.transport import Transport
 
-    key = cfg.api_key(fleet=fleet)
-    env = cfg.api_key_env or DEFAULT_KEY_ENV
-    return AutomationClient(cfg.base_url, key, Transport(cfg.http), key_env=env)
+    return AutomationClient.for_portal(cfg, fleet=fleet)
 
 
 def _confirm(yes: bool, include_subdomains: bool = False) -> Any:

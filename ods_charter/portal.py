@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ods_charter.errors import PortalError
 from ods_charter.secrets import redact, register, require_secure
 from ods_charter.transport import Response, Transport, is_quota
+
+if TYPE_CHECKING:
+    from ods_charter.config import PortalConfig
 
 API_PATH = "/api/automation/v1.0"
 WRITABLE_FIELDS = (
@@ -75,6 +78,15 @@ class AutomationClient:
         self.transport = transport or Transport()
         self.key_env = key_env
         self._sent_restricted = False
+
+    @classmethod
+    def for_portal(cls, config: PortalConfig, *, fleet: bool = False) -> AutomationClient:
+        """The client of one portal, with the key its config names (and only that)."""
+        from ods_charter.config import DEFAULT_KEY_ENV
+
+        key = config.api_key(fleet=fleet)
+        env = config.api_key_env or DEFAULT_KEY_ENV
+        return cls(config.base_url, key, Transport(config.http), key_env=env)
 
     def _url(self, slug: str | None = None, action: str = "") -> str:
         if slug is None:
