@@ -5,6 +5,7 @@ errors that say what to do. Every test runs the real CLI over loopback HTTP."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pty
 import re
@@ -36,6 +37,14 @@ def _puts(sim: Simulator) -> int:
 
 def _drift(sim: Simulator) -> None:
     edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+
+
+def _set_on_charter(sim: Simulator, flag: str) -> None:
+    """Turn a page flag on, as the platform would (a restriction, a parent's push...)."""
+    page = sim.store.page(SLUG)
+    assert page is not None
+    page[flag] = True
+    sim.store.put_raw_page(page)
 
 
 def _page_setting(config: Path, *lines: str) -> None:
@@ -264,10 +273,7 @@ def test_a_missing_language_is_blank_not_another_language(
 def test_a_restricted_public_page_is_a_finding_after_a_good_write(
     cli, project: Path, sim: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    page = sim.store.page(SLUG)
-    assert page is not None
-    page["is_restricted"] = True
-    sim.store.put_raw_page(page)
+    _set_on_charter(sim, "is_restricted")
     _drift(sim)
     result = cli("sync", "--config", project, "--yes")
     assert result.code == 1 and _puts(sim) == 1
@@ -282,10 +288,7 @@ def test_a_restricted_public_page_is_a_finding_after_a_good_write(
 def test_a_page_pushed_by_a_parent_is_refused_even_forced(
     cli, project: Path, sim: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    page = sim.store.page(SLUG)
-    assert page is not None
-    page["is_pushed_by_parent"] = True
-    sim.store.put_raw_page(page)
+    _set_on_charter(sim, "is_pushed_by_parent")
     _drift(sim)
     result = cli("sync", "--config", project, "--yes")
     assert result.code == 2 and "edit it on the parent domain" in result.err
@@ -305,10 +308,7 @@ def test_a_page_pushed_by_a_parent_is_refused_even_forced(
 def test_a_page_with_subdomain_copies_needs_an_explicit_yes(
     cli, project: Path, sim: Simulator
 ) -> None:  # type: ignore[no-untyped-def]
-    page = sim.store.page(SLUG)
-    assert page is not None
-    page["has_subdomain_copies"] = True
-    sim.store.put_raw_page(page)
+    _set_on_charter(sim, "has_subdomain_copies")
     _drift(sim)
     plan = cli("publish", "--config", project, "--dry-run")
     assert plan.code == 0 and "copies on subdomains" in plan.out
@@ -324,10 +324,7 @@ def test_the_terminal_confirmation_names_the_subdomain_copies(
     project: Path, sim: Simulator
 ) -> None:
     """At a terminal (a pty), the question itself says the subdomains change too."""
-    page = sim.store.page(SLUG)
-    assert page is not None
-    page["has_subdomain_copies"] = True
-    sim.store.put_raw_page(page)
+    _set_on_charter(sim, "has_subdomain_copies")
     _drift(sim)
     exe = Path(sys.executable).parent / "ods-charter"
     pid, fd = pty.fork()
@@ -419,3 +416,13 @@ def test_the_api_takes_paths_with_or_without_the_trailing_slash(sim: Simulator) 
     assert (
         requests.get(sim.base_url + API + SLUG + "//", headers=auth, timeout=5).status_code == 404
     )
+
+
+def test_platform_switches_are_set_over_http(sim: Simulator) -> None:
+    admin = sim.base_url + "/__simulator__/platform"
+    on = requests.post(admin, json={"publish_step": True, "cache_delay": 2}, timeout=5)
+    assert on.status_code == 200 and on.json()["publish_step"] is True
+    assert requests.get(admin, timeout=5).json()["cache_delay"] == 2
+    for bad in ({"teleport": True}, [1], "{"):
+        sent = requests.post(admin, data=json.dumps(bad) if bad != "{" else bad, timeout=5)
+        assert sent.status_code == 400, bad

@@ -472,14 +472,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == ("DELETE", "faults"):
             server.faults.clear()
             self._json(200, {"detail": "ok"})
-        elif route == ("GET", "platform"):
-            self._json(200, server.platform.as_dict())
-        elif route == ("POST", "platform"):
-            try:
-                server.platform.arm(json.loads(self._read_body() or b"{}"))
-            except (ValueError, TypeError) as exc:
-                raise ApiError(400, "bad_request", str(exc)) from None
-            self._json(200, server.platform.as_dict())
+        elif route[1] == "platform" and self.command in {"GET", "POST"}:
+            platform = server.platform
+            if self.command == "POST":
+                try:
+                    spec = json.loads(self._read_body() or b"{}")
+                    platform.arm(spec if isinstance(spec, dict) else {"": spec})
+                except (ValueError, TypeError) as exc:
+                    raise ApiError(400, "bad_request", str(exc)) from None
+            self._json(200, platform.as_dict())
         elif route == ("GET", "state"):
             self._json(200, server.store.snapshot())
         elif route == ("POST", "cookies"):
