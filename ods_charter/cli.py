@@ -133,7 +133,7 @@ def fetch(
 
     cfg = _config(config, base_url)
     target = cfg.resolve(url) if url else cfg.charter_url
-    page = fetch_page(Transport(cfg.http), target, lang or cfg.languages[0])
+    page = fetch_page(Transport(cfg.http), target, cfg.flg_code(lang or cfg.languages[0]))
     if output is None:
         sys.stdout.buffer.write(page.html)
     else:

@@ -90,7 +90,7 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> int:
             echo(_indent(outcome.plan.html_diff().rstrip()))
         echo("")
 
-        echo("3. check again: the live page now matches the registry")
+        echo("3. check again: the API copy now matches the registry (and the public page shows it)")
         final = outcome.final
         echo(_indent(to_text(final)))
 

@@ -37,7 +37,7 @@ def load_dotenv_file(path: Path = Path(".env")) -> None:
         load_dotenv(path, override=False)
 
 
-def api_key(env_name: str = "ODS_API_KEY", required: bool = True) -> str | None:
+def api_key(env_name: str = "ODS_API_KEY", *, required: bool = True) -> str | None:
     """The key from ``env_name`` (environment, or ``.env`` already loaded)."""
     key = os.environ.get(env_name, "").strip()
     if not key:

@@ -152,6 +152,21 @@ def test_a_key_variable_name_is_validated(cli, project: Path) -> None:  # type: 
     assert result.code == 2 and "api_key_env = 'my key'" in result.err
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("flg = { en = 3 }", "[page] flg: expected a table of codes"),
+        ('publish = "always"', "[page] publish = 'always': expected one of none, post"),
+        ("live_wait = -1", "[page] live_wait = -1: expected 0 to 600 seconds"),
+        ("live_wait = true", "[page] live_wait: expected a number"),
+    ],
+)
+def test_page_settings_are_validated(cli, project: Path, line: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    _page_setting(project, line)
+    result = cli("validate", "--config", project)
+    assert result.code == 2 and message in result.err
+
+
 # -- the API copy and the public page --------------------------------------
 
 
@@ -193,6 +208,8 @@ def test_regional_language_codes_are_mapped(cli, project: Path, sim: Simulator) 
     assert cli("sync", "--config", project, "--yes").code == 0
     asked = {r["query"] for r in sim.requests if r["path"] == "/pages/charte-cookies/"}
     assert asked == {"flg=fr", "flg=en-gb"}
+    fetched = cli("fetch", "--config", project, "--lang", "en")
+    assert '<html lang="en-gb"' in fetched.out and "Cookie charter" in fetched.out
 
 
 def test_a_draft_goes_live_only_with_the_publish_step(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
