@@ -401,8 +401,6 @@ def sync(
             raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
 
         def task(cfg: PortalConfig, registry: Registry) -> Any:
-            from ods_charter.fleet import summarize_check
-
             outcome = run_sync(
                 cfg,
                 registry,
@@ -412,13 +410,7 @@ def sync(
                 verify_live=verify_live,
                 backup_dir=_backup_dir(backup_dir),
             )
-            summary = summarize_check(cfg, outcome.final)
-            problems = (
-                [f.message for f in outcome.live.findings if f.problem] if outcome.live else []
-            )
-            if problems and summary.status == "ok":
-                summary.status, summary.error = "drift", f"public page: {problems[0]}"
-            return summary
+            return outcome.summary(cfg)
 
         _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
     cfg = _config(configs[0], base_url)

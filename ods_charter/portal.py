@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from ods_charter.errors import PortalError
 from ods_charter.secrets import redact, register, require_secure
@@ -175,8 +175,9 @@ class AutomationClient:
             if not isinstance(data, dict) or not isinstance(data.get("results", []), list):
                 raise PortalError("pages: the answer is not a list of code editor pages")
             yield from (p for p in data.get("results", []) if isinstance(p, dict))
-            url = data.get("next") or None
-            if url is not None and urlsplit(str(url))[:2] != origin:
+            link = data.get("next")
+            url = urljoin(url, link) if isinstance(link, str) and link else None
+            if url is not None and urlsplit(url)[:2] != origin:
                 raise PortalError(
                     redact(
                         f"pages: the portal's next page is on another origin ({url}): "

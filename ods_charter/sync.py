@@ -10,6 +10,7 @@ from pathlib import Path
 from ods_charter.charter import check_api_copy
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult
+from ods_charter.fleet import PortalSummary, summarize_check
 from ods_charter.live import LiveCheck, compare_live
 from ods_charter.portal import AutomationClient
 from ods_charter.publish import (
@@ -38,6 +39,14 @@ class SyncOutcome:
     @property
     def exit_code(self) -> int:
         return max(self.final.exit_code, self.live.exit_code if self.live else 0)
+
+    def summary(self, config: PortalConfig) -> PortalSummary:
+        """One row of a fleet table; a public page that differs shows as drift."""
+        row = summarize_check(config, self.final)
+        problems = [f.message for f in self.live.findings if f.problem] if self.live else []
+        if problems and row.status == "ok":
+            row.status, row.error = "drift", f"public page: {problems[0]}"
+        return row
 
 
 def sync(
