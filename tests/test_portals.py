@@ -9,6 +9,8 @@ import json
 import os
 import pty
 import re
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -188,6 +190,29 @@ def test_content_rendered_by_javascript_is_named_as_such(
     assert synced.code == 1 and "nothing to do" in synced.out
     assert "no cookie table though the API copy does" in synced.out
     assert _puts(sim) == 0
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs apt-get install chromium")
+def test_a_page_saved_from_a_browser_is_what_the_javascript_hint_promises(
+    cli, project: Path, sim: Simulator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The browser runs the page's script and the table appears: the advice to
+    check a copy saved from a browser (--file) works."""
+    from ods_charter.browser import CHROMIUM_FLAGS
+
+    sim.platform.js_rendered = True
+    url = sim.base_url + "/pages/charte-cookies/?flg=fr"
+    dom = subprocess.run(
+        ["chromium", *CHROMIUM_FLAGS, "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert dom.count("<table") == 3 and "<td>csrftoken</td>" in dom.replace("\n", "")
+    saved = tmp_path / "rendered.html"
+    saved.write_text(dom, encoding="utf-8")
+    assert cli("check", "--config", project, "--file", saved).code == 0
 
 
 def test_regional_language_codes_are_mapped(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]

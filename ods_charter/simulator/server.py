@@ -162,16 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
             k: ("apikey ********" if k.lower() == "authorization" else v)
             for k, v in self.headers.items()
         }
-        presented = self.headers.get("Authorization", "")
+        presented = self._presented_key()
         entry = {
             "method": self.command,
             "path": parts.path,
             "query": urlencode(query),
             "headers": headers,
             # Which key came, without keeping it: tests check where each key went.
-            "key_sha256": hashlib.sha256(presented[len("apikey ") :].strip().encode()).hexdigest()
-            if presented.lower().startswith("apikey ")
-            else None,
+            "key_sha256": hashlib.sha256(presented.encode()).hexdigest() if presented else None,
             "time": time.time(),
         }
         with self.server.log_lock:
@@ -221,11 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
     # -- Automation API -------------------------------------------------
-    def _auth(self, write: bool) -> str:
+    def _presented_key(self) -> str:
+        """The key a request carries: the header, else the (discouraged) query form."""
         header = self.headers.get("Authorization", "")
         key = header[len("apikey ") :].strip() if header.lower().startswith("apikey ") else ""
-        if not key:
-            key = parse_qs(urlsplit(self.path).query).get("apikey", [""])[0]
+        return key or parse_qs(urlsplit(self.path).query).get("apikey", [""])[0]
+
+    def _auth(self, write: bool) -> str:
+        key = self._presented_key()
         keys = self.server.keys
         if not key or key not in keys:
             raise ApiError(401, "authentication_failed", "Authentication credentials are invalid.")
