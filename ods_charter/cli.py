@@ -429,6 +429,8 @@ def sync(
         diff = outcome.plan.html_diff()
         typer.echo(diff, nl=False)
     typer.echo(to_text(outcome.final))
+    if outcome.live is not None and outcome.live.exit_code:
+        typer.echo("but the public page does not show the API copy: see the finding(s) above")
     raise typer.Exit(outcome.exit_code)
 
 

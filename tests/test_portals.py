@@ -247,6 +247,9 @@ def test_a_draft_goes_live_only_with_the_publish_step(cli, project: Path, sim: S
     assert "the API holds the new content but the public page" in result.out
     assert '[page] publish = "post"' in result.out
     assert "shows the API copy" not in result.out
+    assert result.out.rstrip().endswith(
+        "but the public page does not show the API copy: see the finding(s) above"
+    )
     served = requests.get(sim.base_url + "/pages/charte-cookies/?flg=fr", timeout=5).text
     assert "<td>Langue</td>" in served or ">Langue<" in served  # visitors still see the old text
 
