@@ -237,6 +237,21 @@ def test_regional_language_codes_are_mapped(cli, project: Path, sim: Simulator) 
     assert '<html lang="en-gb"' in fetched.out and "Cookie charter" in fetched.out
 
 
+def test_a_foreign_language_page_is_named_even_while_a_draft_lags(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    """?flg=en falls back to French whose public copy is stale: the served page's
+    own language says what happened, not the content."""
+    sim.platform.publish_step = True
+    sim.platform.flg_codes = {"en": "en-gb"}
+    _page_setting(project, "live_wait = 0")
+    _drift(sim)
+    result = cli("sync", "--config", project, "--yes")
+    assert result.code == 1 and _puts(sim) == 1
+    assert "[fr] the API holds the new content but the public page" in result.out
+    assert "flg=en serves a page in 'fr', not 'en'" in result.out
+
+
 def test_a_draft_goes_live_only_with_the_publish_step(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
     sim.platform.publish_step = True
     _page_setting(project, "live_wait = 1")
@@ -365,6 +380,27 @@ def test_a_page_with_subdomain_copies_needs_an_explicit_yes(
     assert _puts(sim) == 1
 
 
+def test_a_fleet_sync_needs_include_subdomains_too(
+    cli, tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEY_ONE", API_KEY)
+    _set_on_charter(sim, "has_subdomain_copies")
+    _drift(sim)
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "other") as other:
+        configs = [
+            write_config(tmp_path / "one", sim.base_url, name="one", key_env="KEY_ONE"),
+            write_config(tmp_path / "two", other.base_url, name="two", key_env="KEY_ONE"),
+        ]
+        args = [a for c in configs for a in ("--config", str(c))]
+        refused = cli("sync", *args, "--yes")
+        assert refused.code == 2 and _puts(sim) == 0
+        assert "--include-subdomains" in next(
+            x for x in refused.out.splitlines() if x.startswith("one")
+        )
+        assert cli("sync", *args, "--yes", "--include-subdomains").code == 0 and _puts(sim) == 1
+
+
 def test_the_terminal_confirmation_names_the_subdomain_copies(
     project: Path, sim: Simulator
 ) -> None:
@@ -412,6 +448,15 @@ def test_404_tells_a_wrong_slug_from_a_portal_without_the_api(
     assert "pages that look like a cookie page: charte-cookies" in wrong.err
     assert "accueil" not in wrong.err
 
+    # A page holding a cookie table is named whatever its slug.
+    legal = sim.store.page("contact")
+    assert legal is not None
+    legal["slug"] = "informations-legales"
+    legal["content"]["html"]["fr"] = _api_html(sim)
+    sim.store.put_raw_page(legal)
+    listed = cli("publish", "--config", project, "--dry-run")
+    assert "informations-legales" in listed.err
+
     sim.platform.automation_api = False
     absent = cli("publish", "--config", project, "--dry-run")
     assert absent.code == 2 and "Automation API is not available" in absent.err
@@ -440,6 +485,12 @@ def test_a_short_429_with_retry_after_is_retried(cli, project: Path, sim: Simula
     result = cli("sync", "--config", project, "--yes")
     assert result.code == 0, result.all
     assert _puts(sim) == 1
+    # A rate limit with no calls left but a short Retry-After is a pause, not a quota.
+    sim.server.request_log.clear()
+    sim.platform.throttled = 1
+    again = cli("check", "--config", project, "--source", "api")
+    assert again.code == 0, again.all
+    assert [r["method"] for r in sim.requests] == ["GET", "GET"]
 
 
 def test_pagination_never_follows_next_to_another_origin(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ class Platform:
     content as it was that many seconds ago. ``js_rendered``: public pages
     carry the content in a script. ``flg_codes``: the portal's ``?flg=`` code
     per content language (``{"en": "en-gb"}``). ``quota_exhausted``: every
-    Automation API call answers the daily-quota 429.
+    Automation API call answers the daily-quota 429. ``throttled``: the next N
+    calls meet a short rate limit (429, no calls left, ``Retry-After: 1``).
     """
 
     publish_step: bool = False
@@ -83,6 +84,7 @@ class Platform:
     js_rendered: bool = False
     flg_codes: dict[str, str] = field(default_factory=dict)
     quota_exhausted: bool = False
+    throttled: int = 0
     automation_api: bool = True  # False: the portal's plan has no Automation API (404)
     next_origin: str = ""  # list pagination links point to this origin (a hostile portal)
     quota_limit: int = 10_000
@@ -96,6 +98,7 @@ class Platform:
         "js_rendered",
         "flg_codes",
         "quota_exhausted",
+        "throttled",
         "automation_api",
         "next_origin",
     )
@@ -140,6 +143,13 @@ class Platform:
     def languages(self, portal_languages: list[str]) -> dict[str, str]:
         """``?flg=`` code -> content language, for the languages the portal knows."""
         return {self.flg_codes.get(lang, lang): lang for lang in portal_languages}
+
+    def take_throttle(self) -> bool:
+        with self._lock:
+            if self.throttled > 0:
+                self.throttled -= 1
+                return True
+            return False
 
     def quota_answer(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The body and headers of a used-up daily quota, as ODS sends them."""

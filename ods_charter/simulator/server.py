@@ -243,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
         if platform.quota_exhausted:
             body, headers = platform.quota_answer()
             raise _Answered(429, body, headers)
+        if platform.take_throttle():
+            body, headers = platform.quota_answer()
+            raise _Answered(429, body, [*headers, ("Retry-After", "1")])
 
     def _publish(self, slug: str) -> None:
         """``POST …/<slug>/publish/``: only where the platform has a publish step."""
