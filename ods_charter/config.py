@@ -82,7 +82,7 @@ class PortalConfig:
                 f'[portal] api_key_env = "{suggested_key_env(self)}" and put this '
                 "portal's key in that variable"
             )
-        key = api_key(self.api_key_env or DEFAULT_KEY_ENV)
+        key = api_key(env=self.api_key_env or DEFAULT_KEY_ENV)
         assert key is not None
         return key
 

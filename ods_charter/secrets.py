@@ -37,13 +37,13 @@ def load_dotenv_file(path: Path = Path(".env")) -> None:
         load_dotenv(path, override=False)
 
 
-def api_key(env_name: str = "ODS_API_KEY", *, required: bool = True) -> str | None:
-    """The key from ``env_name`` (environment, or ``.env`` already loaded)."""
-    key = os.environ.get(env_name, "").strip()
+def api_key(required: bool = True, env: str = "ODS_API_KEY") -> str | None:
+    """The key from ``$env`` (environment, or ``.env`` already loaded)."""
+    key = os.environ.get(env, "").strip()
     if not key:
         if required:
             raise ConfigError(
-                f"no API key: set {env_name} in the environment or in a .env file "
+                f"no API key: set {env} in the environment or in a .env file "
                 "(the key needs the permissions to browse and edit pages)"
             )
         return None
