@@ -290,8 +290,8 @@ def _write_plan(
     dry_run: bool,
     backup_dir: Path | None,
     include_subdomains: bool = False,
-) -> None:
-    """Show the plan, then ask and write (publish and rollback alike)."""
+) -> Any:
+    """Show the plan, then ask and write (publish and rollback alike); the Outcome."""
     from ods_charter.publish import execute
 
     typer.echo(plan.summary())
@@ -303,7 +303,7 @@ def _write_plan(
     if not _confirm(yes, include_subdomains)(plan):
         typer.echo("nothing written", err=True)
         raise typer.Exit(1)
-    execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    return execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
 
 
 def _backup_dir(backup_dir: Path | None) -> Path:
@@ -357,21 +357,25 @@ def publish(
     except LegalPageError as exc:
         typer.echo(exc.html, nl=False)
         raise
+    page = plan.page
     if plan.has_changes or dry_run or not verify_live:
-        _write_plan(
-            client,
-            plan,
-            yes=yes,
-            dry_run=dry_run,
-            backup_dir=backup_dir,
-            include_subdomains=include_subdomains,
+        page = (
+            _write_plan(
+                client,
+                plan,
+                yes=yes,
+                dry_run=dry_run,
+                backup_dir=backup_dir,
+                include_subdomains=include_subdomains,
+            ).page
+            or plan.page
         )
     else:
         typer.echo(plan.summary())
     if verify_live:
         from ods_charter.live import compare_live
 
-        live = compare_live(cfg, client.get_page(cfg.slug), client.transport)
+        live = compare_live(cfg, page, client.transport)
         typer.echo(live.text())
         raise typer.Exit(live.exit_code)
 
