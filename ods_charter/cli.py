@@ -186,12 +186,14 @@ def check(
 
     if source not in {"public", "api"}:
         raise typer.BadParameter(f"--source {source!r}: expected public or api")
+    if source == "api" and (file or url):
+        raise typer.BadParameter("--source api reads the portal's API copy: drop --file/--url")
     task = api_check_task if source == "api" else check_task
     one = _one_or_fleet(config, all_portals, task, jobs, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
-    client = _client(cfg) if source == "api" and file is None and url is None else None
+    client = _client(cfg) if source == "api" else None
     result = run_check(cfg, registry, languages=languages, file=file, url=url, client=client)
     _emit(check_report(result, fmt, registry), output)
     raise typer.Exit(result.exit_code)

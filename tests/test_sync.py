@@ -94,6 +94,8 @@ def test_check_source_api_needs_a_key_and_a_known_source(
     assert keyless.code == 2 and "set ODS_API_KEY" in keyless.err
     bad = cli("check", "--config", project, "--source", "cache")
     assert bad.code == 2 and "expected public or api" in bad.all
+    both = cli("check", "--config", project, "--source", "api", "--url", "/pages/x/")
+    assert both.code == 2 and "drop --file/--url" in both.all
 
 
 def test_fleet_sync_shows_a_public_page_that_differs(
