@@ -180,8 +180,8 @@ class AutomationClient:
             if url is not None and urlsplit(url)[:2] != origin:
                 raise PortalError(
                     redact(
-                        f"pages: the portal's next page is on another origin ({url}): "
-                        "not followed, the key stays on this portal"
+                        f"pages: the next page link {url} is on another origin than "
+                        f"{self.base_url}: not followed, the key stays on this portal"
                     )
                 )
 
