@@ -1,7 +1,7 @@
 """Run every benchmark and print figures with ratios against named baselines.
 
 python3 dev.py bench            # all
-python3 dev.py bench parse      # one: parse | cli | fleet | keys
+python3 dev.py bench parse      # one: parse | cli | fleet | tls | keys
 """
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-SUITES = {"parse": "parse_speed", "cli": "cli_startup", "fleet": "fleet", "keys": "fleet_keys"}
+SUITES = {
+    "parse": "parse_speed",
+    "cli": "cli_startup",
+    "fleet": "fleet",
+    "tls": "tls",
+    "keys": "fleet_keys",
+}
 
 
 def main() -> None:

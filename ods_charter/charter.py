@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
+from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError, ParseError
 from ods_charter.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
@@ -42,7 +43,7 @@ def load_pages(
 ) -> tuple[str, dict[str, ParsedPage]]:
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
-        return str(file), {languages[0]: parse_page(read_html_file(file), str(file))}
+        return str(file), {languages[0]: parse_page(decode_html(read_html_file(file)), str(file))}
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
@@ -54,7 +55,7 @@ def load_pages(
         for lang in languages:
             fetched = fetch_page(client, target, config.flg_code(lang))
             try:
-                pages[lang] = parse_page(fetched.html, f"{target} ({lang})")
+                pages[lang] = parse_page(fetched.text, f"{target} ({lang})")
             except ParseError as exc:
                 raise ParseError(f"{exc}; {SCRIPT_HINT}") from None
         return target, pages

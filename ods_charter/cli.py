@@ -68,9 +68,10 @@ def _one_page(
     """A parsed page from a saved file, or fetched from the portal in ``lang``."""
     if file is not None:
         from ods_charter.charter import read_html_file
+        from ods_charter.encoding import decode_html
         from ods_charter.parse import parse_page
 
-        return parse_page(read_html_file(file), str(file))
+        return parse_page(decode_html(read_html_file(file)), str(file))
     from ods_charter.charter import load_pages
 
     cfg = _config(config, base_url)
@@ -137,7 +138,9 @@ def fetch(
     if output is None:
         sys.stdout.buffer.write(page.html)
     else:
-        output.write_bytes(page.html)
+        from ods_charter.secrets import redact_bytes
+
+        output.write_bytes(redact_bytes(page.html))
         typer.echo(f"saved {len(page.html):,} bytes from {page.url} to {output}", err=True)
 
 
@@ -332,8 +335,9 @@ def render(
         typer.echo(render_default(registry, language), nl=False)
         return
     from ods_charter.charter import read_html_file
+    from ods_charter.encoding import decode_html
 
-    html = read_html_file(page_file).decode("utf-8", errors="replace")
+    html = decode_html(read_html_file(page_file))
     typer.echo(splice_registry(html, registry, language).html, nl=False)
 
 
@@ -480,6 +484,9 @@ def simulator(
         str | None, typer.Option("--api-key", envvar="ODS_SIMULATOR_KEY", help="Read-write key.")
     ] = None,
     read_only_key: Annotated[str | None, typer.Option("--read-only-key")] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve HTTPS with a certificate made at start-up.")
+    ] = False,
 ) -> None:
     """Run the embedded Opendatasoft portal simulator in the foreground."""
     import secrets
@@ -487,9 +494,13 @@ def simulator(
     from ods_charter.simulator import Simulator
 
     key = api_key or secrets.token_hex(16)
-    sim = Simulator(host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key)
+    sim = Simulator(
+        host=host, port=port, state_dir=state, api_key=key, read_only_key=read_only_key, tls=tls
+    )
     sim.start()  # before printing anything: a taken port is an error, not a half start
     typer.echo(f"portal simulator on {sim.base_url} (state in {state}/state.json)")
+    if sim.ca_bundle:
+        typer.echo(f"its certificate authority: {sim.ca_bundle} (set [http] ca_bundle to it)")
     if api_key is None:
         # A generated key must be shown once or nobody could use it.
         typer.echo(f"read-write API key for this run: {key}")
@@ -574,11 +585,19 @@ def pages(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
-    from ods_charter.errors import OdsCharterError
-    from ods_charter.secrets import load_dotenv_file, redact
+    from ods_charter.secrets import masked_output
 
-    load_dotenv_file()
+    with masked_output():  # the key is masked in all that is printed, whatever prints it
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
+    from ods_charter.errors import OdsCharterError
+    from ods_charter.secrets import load_dotenv_file, redact, register_from_env
+
     try:
+        load_dotenv_file()
+        register_from_env()  # masked in every command's output, not only those that send it
         code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
     except OdsCharterError as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ods_charter.errors import ConfigError
 from ods_charter.tomlfile import read_toml
+from ods_charter.urls import checked_origin
 
 DEFAULT_CONFIG = Path("config/portal.toml")
 DEFAULT_KEY_ENV = "ODS_API_KEY"
@@ -35,6 +37,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "read_timeout": (int, float),
         "retries": int,
         "max_bytes": int,
+        "ca_bundle": str,
+        "proxy": str,
     },
     "scan": {"paths": list, "languages": list, "require_secure": bool},
 }
@@ -48,6 +52,8 @@ class HttpSettings:
     max_bytes: int = 5_000_000
     backoff: float = 0.5
     max_retry_after: float = 30.0
+    ca_bundle: str | None = None  # PEM file of trusted CAs; None: environment, then certifi
+    proxy: str | None = None  # used for HTTPS requests only; the environment's is ignored
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,42 @@ def suggested_key_env(config: PortalConfig) -> str:
 
 
 def _check_url(url: str, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError(f"{what} {url!r}: expected an http(s) URL such as https://example.org")
+    """A portal URL: unambiguous, and HTTPS unless the portal is on loopback."""
+    origin = checked_origin(url, what)
+    if origin.scheme == "http" and not origin.is_loopback:
+        raise ConfigError(
+            f"{what} {url!r}: the key travels only over HTTPS (plain HTTP is allowed "
+            "to loopback only); use https://"
+        )
     return url.rstrip("/")
+
+
+def _http_settings(section: Mapping[str, Any], file: Path) -> HttpSettings:
+    for key, value in section.items():
+        if key in {"ca_bundle", "proxy"}:
+            continue
+        least = 0 if key == "retries" else 1e-9  # zero retries is fine, a zero timeout is not
+        if not math.isfinite(value):
+            raise ConfigError(f"{file}: [http] {key} = {value}: expected a finite number")
+        if value < least:
+            sign = ">= 0" if key == "retries" else "> 0"
+            raise ConfigError(f"{file}: [http] {key} = {value}: expected a number {sign}")
+    settings = dict(section)
+    if "ca_bundle" in settings:
+        bundle = file.parent / settings["ca_bundle"]
+        if not bundle.is_file():
+            raise ConfigError(f"{file}: [http] ca_bundle: {bundle} is not a file")
+        settings["ca_bundle"] = str(bundle)
+    if "proxy" in settings:
+        checked_origin(settings["proxy"], f"{file}: [http] proxy")
+    return HttpSettings(**settings)
+
+
+def _page_url(url: str | None, file: Path) -> str | None:
+    """``[page] url``: relative to the portal, or an absolute URL read one way only."""
+    if url is not None and urlsplit(url).scheme:
+        checked_origin(url, f"{file}: [page] url")
+    return url
 
 
 def _validate(data: Mapping[str, Any], path: Path) -> None:
@@ -170,13 +208,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
     if not languages:
         raise ConfigError(f"{file}: [page] languages must name at least one language")
     registry_rel = data.get("registry", {}).get("path", "registry.toml")
-    http_section = data.get("http", {})
-    for key, value in http_section.items():
-        least = 0 if key == "retries" else 1e-9  # zero retries is fine, a zero timeout is not
-        if value < least:
-            sign = ">= 0" if key == "retries" else "> 0"
-            raise ConfigError(f"{file}: [http] {key} = {value}: expected a number {sign}")
-    http = HttpSettings(**http_section)
+    http = _http_settings(data.get("http", {}), file)
     scan = data.get("scan", {})
     key_env = portal.get("api_key_env")
     if key_env is not None and not _ENV_NAME.match(key_env):
@@ -201,7 +233,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         slug=page["slug"],
         languages=languages,
         registry_path=(file.parent / registry_rel),
-        page_url=page.get("url"),
+        page_url=_page_url(page.get("url"), file),
         http=http,
         scan_paths=_strings(scan.get("paths", []), file, "[scan] paths"),
         scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),

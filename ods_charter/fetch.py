@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ods_charter.encoding import decode_html
 from ods_charter.errors import FetchError
 from ods_charter.transport import Transport
 
@@ -14,7 +15,13 @@ _LOGIN_MARKERS = ("/login", "/account/login", "/signin")
 @dataclass
 class FetchedPage:
     url: str
-    html: bytes
+    html: bytes  # as served: `fetch` saves these bytes
+    content_type: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The page decoded as declared (BOM, then Content-Type, then meta charset)."""
+        return decode_html(self.html, self.content_type)
 
 
 def with_language(url: str, language: str | None) -> str:
@@ -45,4 +52,4 @@ def fetch_page(transport: Transport, url: str, language: str | None = None) -> F
         raise FetchError(
             f"{target}: expected an HTML page, got {resp.content_type or 'no content type'}"
         )
-    return FetchedPage(resp.url, resp.body)
+    return FetchedPage(resp.url, resp.body, resp.headers.get("Content-Type"))

@@ -73,7 +73,7 @@ def _table(html: str | bytes) -> Records | None:
         return None
 
 
-def _served_language(html: bytes) -> str:
+def _served_language(html: str) -> str:
     try:
         return str(document(html).get("lang") or "").strip().lower()
     except ParseError:
@@ -121,8 +121,9 @@ def compare_live(
                     LiveFinding(lang, "unreadable", f"the public page cannot be read: {exc}")
                 )
                 break
-            served = _served_language(fetched.html)
-            shown = _table(fetched.html)
+            text = fetched.text  # decoded as declared, like the public check
+            served = _served_language(text)
+            shown = _table(text)
             if shown == expected:
                 if polls:
                     waited = clock() - started

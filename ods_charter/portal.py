@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from ods_charter.errors import PortalError
 from ods_charter.secrets import redact, register, require_secure
-from ods_charter.transport import Response, Transport, is_quota
+from ods_charter.transport import Response, Transport, connects_to, is_quota
 
 if TYPE_CHECKING:
     from ods_charter.config import PortalConfig
@@ -74,6 +74,7 @@ class AutomationClient:
     ) -> None:
         require_secure(base_url)
         self.base_url = base_url.rstrip("/")
+        self.origin = connects_to(self.base_url)
         self._auth = {"Authorization": f"apikey {register(api_key)}"}
         self.transport = transport or Transport()
         self.key_env = key_env
@@ -95,6 +96,16 @@ class AutomationClient:
         return f"{self.base_url}{API_PATH}/code_editor_pages/{quote(slug, safe='')}/{tail}"
 
     def _check(self, resp: Response, what: str, *, write: bool = False) -> Any:
+        if 300 <= resp.status < 400:
+            # Followed, a redirect would carry the key to wherever it points.
+            target = resp.headers.get("Location", "(no Location header)")
+            raise PortalError(
+                redact(
+                    f"{what}: the portal answered with a redirect ({resp.status}) to {target}: "
+                    "set base_url to the portal's real address; the key was not sent there"
+                ),
+                resp.status,
+            )
         if resp.status == 401:
             raise PortalError(
                 f"authentication failed (401) on {self.base_url}: check {self.key_env}; "
@@ -169,7 +180,6 @@ class AutomationClient:
     def list_pages(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every page, following ``next`` only on the portal's own origin."""
         url: str | None = f"{self._url()}?limit={page_size}&offset=0"
-        origin = urlsplit(self.base_url)[:2]
         while url:
             data = self._check(self.transport.request("GET", url, headers=self._auth), "pages")
             if not isinstance(data, dict) or not isinstance(data.get("results", []), list):
@@ -177,7 +187,7 @@ class AutomationClient:
             yield from (p for p in data.get("results", []) if isinstance(p, dict))
             link = data.get("next")
             url = urljoin(url, link) if isinstance(link, str) and link else None
-            if url is not None and urlsplit(url)[:2] != origin:
+            if url is not None and connects_to(url) != self.origin:
                 raise PortalError(
                     redact(
                         f"pages: the next page link {url} is on another origin than "

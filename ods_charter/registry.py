@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ods_charter.errors import ConfigError
+from ods_charter.secrets import redact
 from ods_charter.text import normalize
 from ods_charter.tomlfile import line_of, read_toml, toml_string
 
@@ -252,7 +253,11 @@ def dumps(registry: Registry) -> str:
 
 
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
-    """Write via a temporary file and a rename: a crash leaves the old file or the new one."""
+    """Write via a temporary file and a rename: a crash leaves the old file or the new one.
+
+    Every file the program writes (reports, backups, registries) comes through
+    here, so the API key is masked here, even where a hostile page echoed it."""
+    text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

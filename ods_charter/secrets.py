@@ -1,43 +1,151 @@
 """Keeping the API key out of every output.
 
 The key is read once (environment or ``.env``), registered here, and every
-message that leaves the program passes through :func:`redact`.
+message, stream and file that leaves the program passes through :func:`redact`:
+``cli.main`` wraps stdout and stderr, ``registry.atomic_write`` masks the files
+it writes (reports, backups, registries), the audit log masks its lines.
+A hostile portal may echo the key back in any spelling a browser or a JSON
+reader would still decode, so every such spelling is masked, in any case.
 """
 
 from __future__ import annotations
 
 import os
-from ipaddress import ip_address
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import IO, Any
 
 from ods_charter.errors import ConfigError
+from ods_charter.urls import checked_origin
 
 MASK = "********"
+KEY_ENV = "ODS_API_KEY"
 _SECRETS: set[str] = set()
+_LOCK = threading.Lock()
+_PATTERNS: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what an HTTP header carries as is
+_NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
+
+
+def _spellings(char: str) -> str:
+    """A regex for one character of the key, in either case, as any encoding a
+    reader would decode (the pattern ignores case, but not the case of a code)."""
+    forms = [re.escape(char)]
+    for code in sorted({ord(char.lower()), ord(char.upper())}):
+        forms += [
+            f"%{code:02x}",  # URL
+            f"&#0*{code};?",  # HTML, decimal
+            f"&#x0*{code:x};?",  # HTML, hexadecimal
+            f"\\\\u00{code:02x}",  # JSON
+            f"\\\\x{code:02x}",  # Python / JavaScript
+        ]
+    if char in _NAMED:
+        forms.append(f"&{_NAMED[char]};")
+    if char == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _compile(secrets: set[str]) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+    if not secrets:
+        return None
+    # Longest first: a key that contains another key is masked whole.
+    source = "|".join("".join(map(_spellings, s)) for s in sorted(secrets, key=len, reverse=True))
+    return re.compile(source, re.IGNORECASE), re.compile(source.encode("ascii"), re.IGNORECASE)
 
 
 def register(secret: str) -> str:
-    if len(secret) >= 4:  # masking a 1-3 character "key" would mangle ordinary text
-        _SECRETS.add(secret)
+    global _PATTERNS
+    if len(secret) >= 4 and secret.isascii():  # a 1-3 character "key" would mangle any text
+        with _LOCK:
+            if secret not in _SECRETS:
+                _SECRETS.add(secret)
+                _PATTERNS = _compile(_SECRETS)
     return secret
 
 
 def redact(text: str) -> str:
-    for secret in tuple(_SECRETS):  # fleet threads may register while another redacts
-        text = text.replace(secret, MASK)
-    return text
+    patterns = _PATTERNS  # one read: fleet threads may register while another redacts
+    return text if patterns is None else patterns[0].sub(MASK, text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    patterns = _PATTERNS
+    return data if patterns is None else patterns[1].sub(MASK.encode(), data)
+
+
+class _MaskedBinary:
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+
+    def write(self, data: bytes) -> int:
+        return self._inner.write(redact_bytes(bytes(data)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _MaskedText:
+    """A text stream that masks the key in whatever is written to it."""
+
+    def __init__(self, inner: IO[str]) -> None:
+        self._inner = inner
+        self.encoding = getattr(inner, "encoding", None) or "utf-8"
+        self.errors = getattr(inner, "errors", None) or "strict"
+        binary = getattr(inner, "buffer", None)
+        if binary is not None:
+            self.buffer = _MaskedBinary(binary)
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes with b"" to tell text from binary
+            raise TypeError("write() argument must be str")
+        return self._inner.write(redact(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@contextmanager
+def masked_output() -> Iterator[None]:
+    """stdout and stderr mask the key for the duration (the CLI's whole run)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _MaskedText(sys.stdout), _MaskedText(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:
     """Load ``.env`` from the working directory, never overriding the environment."""
-    if path.is_file():
-        from dotenv import load_dotenv
+    if not path.is_file():
+        return
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text; save the file as UTF-8") from None
+    from io import StringIO
 
-        load_dotenv(path, override=False)
+    from dotenv import load_dotenv
+
+    load_dotenv(stream=StringIO(text), override=False)
 
 
-def api_key(required: bool = True, env: str = "ODS_API_KEY") -> str | None:
+def register_from_env(env: str = KEY_ENV) -> None:
+    """Mask the key from the first line on, even in commands that never send it."""
+    key = os.environ.get(env, "").strip()
+    if key:
+        register(key)
+
+
+def api_key(required: bool = True, env: str = KEY_ENV) -> str | None:
     """The key from ``$env`` (environment, or ``.env`` already loaded)."""
     key = os.environ.get(env, "").strip()
     if not key:
@@ -47,24 +155,22 @@ def api_key(required: bool = True, env: str = "ODS_API_KEY") -> str | None:
                 "(the key needs the permissions to browse and edit pages)"
             )
         return None
-    return register(key)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+    register(key)
+    if not _KEY_CHARS.match(key):
+        # Never shown: a key with a stray character is still a key.
+        raise ConfigError(
+            f"{env}: the key holds a space, a line break or a character outside "
+            "visible ASCII; copy it again from the portal's back office"
+        )
+    return key
 
 
 def require_secure(url: str) -> None:
     """A key travels only over HTTPS, loopback HTTP being the one exception."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+    origin = checked_origin(url, "portal URL")
+    if origin.scheme == "https" or origin.is_loopback:
         return
     raise ConfigError(
-        f"refusing to send the API key to {parts.scheme}://{parts.netloc}: "
+        f"refusing to send the API key to {origin}: "
         "keys travel only over HTTPS (plain HTTP is allowed to loopback only)"
     )

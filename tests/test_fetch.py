@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
 
 from ods_charter.config import HttpSettings
+from ods_charter.encoding import decode_html
 from ods_charter.errors import FetchError
 from ods_charter.fetch import fetch_page, with_language
 from ods_charter.simulator import Simulator
@@ -122,3 +124,63 @@ def test_fetch_and_check_commands_against_the_simulator(cli, project: Path, sim:
     sim.faults.arm({"fail_count": 50})
     failed = cli("check", "--config", project)
     assert failed.code == 2 and "answered 503" in failed.err and "Traceback" not in failed.all
+
+
+# The STAR charter page (tests/fixtures/pages, saved from the live portal) as a
+# page saved by an editor that writes windows-1252: the bytes of é, à, « differ.
+STAR = Path(__file__).resolve().parent / "fixtures" / "pages" / "star-charte-cookies.html"
+
+
+def _star_as(encoding: str, meta: str | None, bom: bytes = b"") -> bytes:
+    text = STAR.read_text(encoding="utf-8")
+    if meta is not None:
+        text = text.replace('<meta charset="utf-8">', meta, 1)
+    return bom + text.encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("body", "header"),
+    [
+        (_star_as("cp1252", '<meta charset="windows-1252">'), None),
+        (_star_as("cp1252", '<meta charset="ISO-8859-1">'), None),
+        (
+            _star_as(
+                "cp1252",
+                '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">',
+            ),
+            None,
+        ),
+        (_star_as("cp1252", "<!-- no meta -->"), "text/html; charset=windows-1252"),
+        # The header wins over the meta, the byte order mark over both.
+        (_star_as("cp1252", '<meta charset="utf-8">'), "text/html; charset=iso-8859-1"),
+        (
+            _star_as("utf-8", '<meta charset="windows-1252">', codecs.BOM_UTF8),
+            "text/html; charset=windows-1252",
+        ),
+        (_star_as("utf-16-le", '<meta charset="windows-1252">', codecs.BOM_UTF16_LE), None),
+    ],
+)
+def test_pages_are_decoded_as_declared(body: bytes, header: str | None) -> None:
+    if not body.startswith(codecs.BOM_UTF8):  # read as UTF-8, these bytes would drift
+        assert "nécessaires" not in body.decode("utf-8", errors="replace")
+    text = decode_html(body, header)
+    assert "Ce site utilise des cookies nécessaires à son fonctionnement" in text
+    assert "« nécessaires »" in text and "\ufffd" not in text
+
+
+def test_an_unknown_label_falls_back_to_utf8() -> None:
+    body = _star_as("utf-8", '<meta charset="no-such-charset">')
+    assert "nécessaires" in decode_html(body, "text/html; charset=bogus")
+
+
+def test_check_of_a_windows_1252_file_matches_the_utf8_one(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+    saved = project.parent / "star-1252.html"
+    saved.write_bytes(_star_as("cp1252", '<meta charset="windows-1252">'))
+    as_utf8 = cli("parse", "--file", STAR, "--format", "json")
+    as_1252 = cli("parse", "--file", saved, "--format", "json")
+    assert as_1252.code == 0 and as_1252.out == as_utf8.out
+    assert "é" in as_1252.out and "\ufffd" not in as_1252.out
+    assert (
+        cli("check", "--file", saved, "--config", project).code
+        == cli("check", "--file", STAR, "--config", project).code
+    )

@@ -18,10 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ods_charter.errors import PortalError
-from ods_charter.portal import AutomationClient
 from ods_charter.simulator import Simulator
-from ods_charter.transport import Transport
 
 from .conftest import API_KEY, READ_ONLY_KEY, edit_charter, write_config
 
@@ -491,18 +488,6 @@ def test_a_short_429_with_retry_after_is_retried(cli, project: Path, sim: Simula
     again = cli("check", "--config", project, "--source", "api")
     assert again.code == 0, again.all
     assert [r["method"] for r in sim.requests] == ["GET", "GET"]
-
-
-def test_pagination_never_follows_next_to_another_origin(tmp_path: Path) -> None:
-    with (
-        Simulator(api_key=API_KEY, state_dir=tmp_path / "a") as portal,
-        Simulator(api_key=API_KEY, state_dir=tmp_path / "b") as elsewhere,
-    ):
-        portal.platform.next_origin = elsewhere.base_url
-        client = AutomationClient(portal.base_url, API_KEY, Transport())
-        with pytest.raises(PortalError, match="next page link .* is on another origin"):
-            list(client.list_pages(page_size=2))
-        assert elsewhere.requests == []
 
 
 # The contract lists only the slashed paths; the platform takes both.

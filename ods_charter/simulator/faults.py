@@ -18,6 +18,13 @@ class Faults:
     truncate: int = 0  # the next N answers stop halfway through the body
     lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    trickle: int = 0  # the next N answers start one byte at a time
+    trickle_bytes: int = 40  # how many bytes go one at a time (the rest at once)
+    trickle_delay: float = 0.1  # seconds between two of those bytes
+    redirect: int = 0  # the next N requests answer redirect_status to redirect_to + path
+    redirect_to: str | None = None
+    redirect_status: int = 307
+    next_origin: str | None = None  # the page list's next/previous links name this origin
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -31,6 +38,13 @@ class Faults:
             "truncate",
             "lose_put_response",
             "concurrent_edit",
+            "trickle",
+            "trickle_bytes",
+            "trickle_delay",
+            "redirect",
+            "redirect_to",
+            "redirect_status",
+            "next_origin",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -44,6 +58,9 @@ class Faults:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
+            self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
+            self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
+            self.next_origin = None
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -86,7 +86,6 @@ class Platform:
     quota_exhausted: bool = False
     throttled: int = 0
     automation_api: bool = True  # False: the portal's plan has no Automation API (404)
-    next_origin: str = ""  # list pagination links point to this origin (a hostile portal)
     quota_limit: int = 10_000
     # slug -> [(time made live, page)], oldest first; kept only while a switch needs it
     _live: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
@@ -100,7 +99,6 @@ class Platform:
         "quota_exhausted",
         "throttled",
         "automation_api",
-        "next_origin",
     )
 
     def arm(self, spec: dict[str, Any]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import secrets
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
+from ods_charter.errors import ConfigError
 from ods_charter.simulator import pages
 from ods_charter.simulator.faults import Faults
 from ods_charter.simulator.state import StateStore
@@ -109,14 +112,43 @@ class _Answered(Exception):
         self.status, self.data, self.headers = status, data, headers
 
 
+class _Trickle:
+    """Writes the first ``count`` bytes of an answer one at a time, ``delay`` apart."""
+
+    def __init__(self, inner: Any, count: int, delay: float) -> None:
+        self.inner, self.count, self.delay = inner, count, delay
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while self.count > 0 and view:
+            time.sleep(self.delay)
+            self.inner.write(view[:1])
+            view, self.count = view[1:], self.count - 1
+        if view:
+            self.inner.write(view)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "nginx"
     sys_version = ""
+    # Keep-alive as a real portal does; every answer carries its Content-Length.
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle kept-alive connection is closed after this many seconds
+    _body: bytes | None = None
 
     # -- plumbing -------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is in the admin area."""
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()  # here, not in the accepting thread
 
     def _send(
         self,
@@ -125,7 +157,12 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
-        truncate = not self.path.startswith(ADMIN) and self.server.faults.take("truncate")
+        faults = self.server.faults
+        public = not self.path.startswith(ADMIN)
+        truncate = public and faults.take("truncate")
+        if public and faults.take("trickle"):
+            self.wfile = _Trickle(self.wfile, faults.trickle_bytes, faults.trickle_delay)  # type: ignore[assignment]
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -148,18 +185,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
     def _read_body(self) -> bytes:
+        if self._body is not None:
+            return self._body
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit():
             raise ApiError(400, "bad_request", "Invalid Content-Length.")
         if int(length) > MAX_BODY:
             raise ApiError(413, "payload_too_large", f"The body is over {MAX_BODY} bytes.")
-        return self.rfile.read(int(length))
+        self._body = self.rfile.read(int(length))
+        return self._body
 
     def _log(self) -> None:
         parts = urlsplit(self.path)
         query = [(k, "********" if k == "apikey" else v) for k, v in parse_qsl(parts.query)]
+        # The scheme stays visible: a test can tell an apikey from Basic credentials.
         headers = {
-            k: ("apikey ********" if k.lower() == "authorization" else v)
+            k: (v.split(" ", 1)[0] + " ********" if k.lower() == "authorization" else v)
             for k, v in self.headers.items()
         }
         presented = self._presented_key()
@@ -177,6 +218,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- dispatch -------------------------------------------------------
     def _dispatch(self) -> None:
+        self._body = None
+        try:
+            self._route()
+        finally:
+            # An unread request body would be read as the next request on this connection.
+            if self._body is None and self.headers.get("Content-Length", "0") not in {"", "0"}:
+                self.close_connection = True
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self.close_connection = True
+
+    def _route(self) -> None:
         path = urlsplit(self.path).path
         try:
             if path.startswith(ADMIN):
@@ -188,6 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(faults.latency)
             if faults.take("drop"):
                 self._drop()
+                return
+            if faults.take("redirect"):
+                target = (faults.redirect_to or "https://moved.invalid").rstrip("/") + self.path
+                self._send(faults.redirect_status, b"", "text/html", [("Location", target)])
                 return
             if (faults.fail_methods is None or self.command in faults.fail_methods) and faults.take(
                 "fail_count"
@@ -210,8 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(exc.status, exc.body())
         except _Answered as answer:
             self._json(answer.status, answer.data, answer.headers)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # the client hung up (or a deadline cut it) mid-answer
         except Exception:  # the simulator must answer JSON, never a stack trace
             err = ApiError(500, "internal_error", "A server error occurred.")
             self._json(500, err.body())
@@ -330,9 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
                 400, "validation_error", "Invalid input", {"limit": ["Between 0 and 1000."]}
             )
         items = list(self.server.store.snapshot()["pages"].values())
-        origin = (
-            self.server.platform.next_origin or f"http://{self.headers.get('Host', 'localhost')}"
-        )
+        scheme = "https" if self.server.tls else "http"
+        origin = self.server.faults.next_origin or f"{scheme}://{self.headers.get('Host')}"
         base = f"{origin}{API}"
 
         def link(at: int) -> str:
@@ -513,6 +568,37 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    tls: ssl.SSLContext | None = None
+    connections = 0  # accepted since start: keep-alive shows as fewer than requests
+    open_sockets: set[socket.socket]
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = self.socket.accept()
+        if self.tls is not None:  # the handshake happens in the connection's own thread
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self.log_lock:
+            self.connections += 1
+            self.open_sockets.add(sock)
+        return sock, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.log_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hang up or fail the TLS handshake (tests do both)."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        with self.log_lock:
+            open_now = list(self.open_sockets)
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     store: StateStore
     faults: Faults
@@ -525,7 +611,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class Simulator:
-    """A portal on loopback. Use as a context manager, or start()/stop()."""
+    """A portal on loopback. Use as a context manager, or start()/stop().
+
+    ``tls=True`` serves HTTPS with a certificate made at start-up by a throwaway
+    CA (for ``tls_names``, by default the host, 127.0.0.1, ::1 and localhost);
+    clients trust it through :attr:`ca_bundle`, a PEM file (``[http] ca_bundle``),
+    never by turning verification off. Connections are kept alive (HTTP/1.1);
+    :attr:`connections` counts those accepted.
+    """
 
     def __init__(
         self,
@@ -537,7 +630,11 @@ class Simulator:
         read_only_key: str | None = None,
         state: dict[str, Any] | None = None,
         secure_cookies: bool = False,
+        tls: bool = False,
+        tls_names: tuple[str, ...] | None = None,
     ) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"simulator port {port}: expected 0 (any free port) to 65535")
         self._tmp = None if state_dir else tempfile.mkdtemp(prefix="ods-sim-")
         self.state_dir = Path(state_dir or self._tmp or ".")
         self.host, self.port = host, port
@@ -549,6 +646,9 @@ class Simulator:
         self._keys = keys
         self._initial = state
         self._secure = secure_cookies
+        self._tls = tls
+        self._tls_names = tls_names or tuple(dict.fromkeys((host, "127.0.0.1", "::1", "localhost")))
+        self.ca_bundle: Path | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -562,7 +662,13 @@ class Simulator:
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
         name = host.decode() if isinstance(host, bytes) else host
-        return f"http://{name}:{port}"
+        name = f"[{name}]" if ":" in name else name
+        return f"{'https' if self._tls else 'http'}://{name}:{port}"
+
+    @property
+    def connections(self) -> int:
+        with self.server.log_lock:
+            return self.server.connections
 
     @property
     def store(self) -> StateStore:
@@ -587,6 +693,9 @@ class Simulator:
 
     def start(self) -> Simulator:
         server = _Server((self.host, self.port), _Handler)
+        server.open_sockets = set()
+        if self._tls:
+            server.tls = self._tls_context()
         server.store = StateStore(self.state_dir / "state.json", self._initial)
         server.faults = Faults()
         server.platform = pages.Platform()
@@ -603,9 +712,25 @@ class Simulator:
         self._thread.start()
         return self
 
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            import trustme
+        except ImportError:
+            raise ConfigError(
+                "the simulator's TLS needs the trustme package: pip install 'ods-charter[test]'"
+            ) from None
+        authority = trustme.CA(organization_name="ods-charter simulator")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert(*self._tls_names).configure_cert(context)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ca_bundle = self.state_dir / "simulator-ca.pem"
+        authority.cert_pem.write_to_path(str(self.ca_bundle))
+        return context
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             self._server = None
         if self._tmp:

@@ -1,0 +1,221 @@
+"""The real CLI over HTTPS against the simulator: trust is explicit, never switched off."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import socketserver
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ods_charter.simulator import Simulator
+
+from .conftest import API_KEY, edit_charter, write_config
+
+
+@pytest.fixture
+def tls_sim(tmp_path: Path) -> Iterator[Simulator]:
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "portal", tls=True) as simulator:
+        yield simulator
+
+
+def _project(
+    tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch, extra: str = ""
+) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ODS_API_KEY", API_KEY)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return write_config(tmp_path / "config", sim.base_url, ("fr", "en"), extra=extra)
+
+
+def test_sync_over_https_with_the_ca_in_the_config(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    assert tls_sim.base_url.startswith("https://")
+    config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+    edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    assert cli("check", "--config", config).code == 1
+    result = cli("sync", "--config", config, "--yes")
+    assert result.code == 0, result.all
+    assert cli("check", "--config", config).code == 0
+    # Three commands, one kept-alive TLS connection each.
+    assert tls_sim.connections == 3 and len(tls_sim.requests) > 8
+
+
+def test_an_unknown_ca_is_refused_before_any_request(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    config = _project(tmp_path, tls_sim, monkeypatch)
+    edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    for command in (["check"], ["publish", "--yes"]):
+        result = cli(*command, "--config", config)
+        assert result.code == 2 and "TLS certificate could not be verified" in result.err
+        assert "ca_bundle" in result.err and result.err.count("\n") == 1
+    assert tls_sim.requests == []
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"])
+def test_the_environment_can_name_the_ca(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = _project(tmp_path, tls_sim, monkeypatch)
+    monkeypatch.setenv(variable, str(tls_sim.ca_bundle))
+    assert cli("check", "--config", config).code == 0
+
+
+def test_a_certificate_for_another_name_is_refused(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    with Simulator(
+        api_key=API_KEY, state_dir=tmp_path / "portal", tls=True, tls_names=("portal.example",)
+    ) as sim:
+        config = _project(tmp_path, sim, monkeypatch, f'ca_bundle = "{sim.ca_bundle}"\n')
+        result = cli("check", "--config", config)
+        assert result.code == 2 and "TLS certificate could not be verified" in result.err
+        assert sim.requests == []
+
+
+def test_the_deadline_cuts_a_trickling_tls_answer(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+    config.write_text(config.read_text().replace("read_timeout = 2", "read_timeout = 1"))
+    tls_sim.faults.arm({"trickle": 10, "trickle_bytes": 40, "trickle_delay": 0.1})
+    result = cli("check", "--config", config, "--lang", "fr")
+    assert result.code == 2 and "timed out waiting for the answer" in result.err
+
+
+class _ConnectProxy(socketserver.ThreadingTCPServer):
+    """A minimal HTTPS proxy (CONNECT): records the tunnels and every byte relayed."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Tunnel)
+        self.targets: list[str] = []
+        self.seen = bytearray()
+        self.lock = threading.Lock()
+
+
+class _Tunnel(socketserver.BaseRequestHandler):
+    server: _ConnectProxy
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        method, target = head.split(b" ")[:2]
+        with self.server.lock:
+            self.server.seen += head
+            self.server.targets.append(f"{method.decode()} {target.decode()}")
+        if method != b"CONNECT":
+            self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, port = target.decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        pair = {self.request: upstream, upstream: self.request}
+        try:
+            while True:
+                ready, _, _ = select.select(list(pair), [], [], 5)
+                if not ready:
+                    return
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    with self.server.lock:
+                        self.server.seen += data
+                    pair[sock].sendall(data)
+        finally:
+            upstream.close()
+
+
+def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    proxy = _ConnectProxy()
+    threading.Thread(
+        target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy_url}"\n'
+        config = _project(tmp_path, tls_sim, monkeypatch, extra)
+        edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+        assert cli("sync", "--config", config, "--yes").code == 0
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    port = tls_sim.server.server_address[1]
+    assert proxy.targets and set(proxy.targets) == {f"CONNECT 127.0.0.1:{port}"}
+    assert API_KEY.encode() not in proxy.seen and b"apikey" not in proxy.seen
+
+
+def test_the_ca_bundle_is_loaded_once_per_process_not_per_connection(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+    for _ in range(3):  # three commands, three sessions, three connections
+        assert cli("check", "--config", config).code == 0
+    assert tls_sim.connections == 3 and len(loads) == 1
+
+
+def test_a_fleet_over_https_keeps_each_portal_on_its_own_ca(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    sims = [
+        Simulator(api_key=API_KEY, state_dir=tmp_path / f"sim{i}", tls=True).start()
+        for i in range(3)
+    ]
+    try:
+        configs = [
+            write_config(
+                tmp_path / f"p{i}", sim.base_url, name=f"p{i}", extra=f'ca_bundle = "{ca}"\n'
+            )
+            for i, (sim, ca) in enumerate(
+                zip(sims, [sims[0].ca_bundle, sims[1].ca_bundle, sims[0].ca_bundle], strict=True)
+            )
+        ]
+        edit_charter(sims[1], "fr", "Se souvenir de la langue du visiteur", "Langue")
+        args = [a for c in configs for a in ("--config", str(c))]
+        result = cli("check", *args, "--jobs", "3", "--format", "json")
+        refused_before_http = sims[2].requests == []
+    finally:
+        for sim in sims:
+            sim.stop()
+    portals = json.loads(result.out)["portals"]
+    # The third trusts the first portal's CA only: its own certificate is refused.
+    assert [p["status"] for p in portals] == ["ok", "drift", "error"]
+    assert "TLS certificate could not be verified" in portals[2]["error"]
+    assert refused_before_http
+
+
+def test_a_public_page_redirected_to_https_is_verified_with_the_configured_ca(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "plain") as plain:
+        config = _project(tmp_path, plain, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+        plain.faults.arm({"redirect": 1, "redirect_to": tls_sim.base_url})
+        result = cli("check", "--config", config, "--lang", "fr")
+    assert result.code == 0, result.all
+    assert [r["path"] for r in tls_sim.requests] == ["/pages/charte-cookies/"]
