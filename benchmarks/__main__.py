@@ -1,7 +1,7 @@
 """Run every benchmark and print figures with ratios against named baselines.
 
 python3 dev.py bench            # all
-python3 dev.py bench parse      # one: parse | cli | fleet | tls | keys
+python3 dev.py bench parse      # one: parse | shapes | cli | fleet | tls | keys
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from importlib import import_module
 
 SUITES = {
     "parse": "parse_speed",
+    "shapes": "parse_shapes",
     "cli": "cli_startup",
     "fleet": "fleet",
     "tls": "tls",

@@ -41,7 +41,7 @@ def _client(configs: list[Path]) -> dict[str, float]:
         "t0 = time.perf_counter()\n"
         "from pathlib import Path\n"
         "from ods_charter.fleet import check_task, run_fleet, fleet_exit_code\n"
-        "import ods_charter.charter, ods_charter.fetch, ods_charter.parse  # start-up\n"
+        "import ods_charter.charter, ods_charter.fetch, ods_charter.html.parse  # start-up\n"
         "paths = [Path(p) for p in sys.argv[2:]]\n"
         "t1 = time.perf_counter()\n"
         "res = run_fleet(paths, check_task, jobs=int(sys.argv[1]))\n"

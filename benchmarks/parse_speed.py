@@ -1,17 +1,23 @@
-"""Parse time: ods-charter vs pandas.read_html (what a user would reach for)
-and the raw lxml.html parse of the same bytes (the floor)."""
+"""Parse time: ods-charter vs pandas.read_html (what a user would reach for) and
+a bare lexbor parse of the same bytes (the floor: the same HTML5 parser,
+building its tree and nothing more). Each run times the three back to back, so
+the ratios are paired; min / median / max over the runs."""
 
 from __future__ import annotations
 
 import io
+import statistics
+import time
 import warnings
+from collections.abc import Callable, Sequence
 
-import lxml.html
+from selectolax.lexbor import LexborHTMLParser
 
 from benchmarks.synthetic import STAR_PAGE, big_page
-from benchmarks.timing import best_of, row
 from ods_charter.errors import ParseError
-from ods_charter.parse import parse_page
+from ods_charter.html.parse import parse_page
+
+RUNS = 7
 
 
 def _pandas(data: bytes) -> object:
@@ -22,25 +28,40 @@ def _pandas(data: bytes) -> object:
         return pandas.read_html(io.BytesIO(data), flavor="lxml")
 
 
+def timed(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def spread(values: Sequence[float], unit: str = "x") -> str:
+    """min / median / max, the way every figure here is reported."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{low:.2f} / {mid:.2f} / {high:.2f}{unit}"
+
+
 def main() -> None:
-    print("parse: ods-charter vs pandas.read_html (target: >= 1.5x faster) and raw lxml")
-    print("       (target: within 12x); best of several runs")
-    for label, data, runs in (
-        ("STAR page", STAR_PAGE.read_bytes(), 30),
-        ("synthetic 5 MB page (40 tables, 2,000 rows)", big_page(), 5),
+    print(
+        f"parse: {RUNS} paired runs, min / median / max. Targets: pandas.read_html / "
+        "ods-charter >= 1.5x; ods-charter / bare lexbor parse <= 12x"
+    )
+    for label, data in (
+        ("STAR page", STAR_PAGE.read_bytes()),
+        ("synthetic 5 MB page (40 tables, 2,000 rows)", big_page()),
     ):
         records = len(parse_page(data).records)
-        ours = best_of(runs, lambda d=data: parse_page(d))  # type: ignore[misc]
-        floor = best_of(runs, lambda d=data: lxml.html.document_fromstring(d))  # type: ignore[misc]
-        pandas_time = best_of(runs, lambda d=data: _pandas(d))  # type: ignore[misc]
+        _pandas(data)  # warm: the first call pays pandas' imports
+        ours, bare, pandas = [], [], []
+        for _ in range(RUNS):
+            ours.append(timed(lambda d=data: parse_page(d)))  # type: ignore[misc]
+            bare.append(timed(lambda d=data: LexborHTMLParser(d)))  # type: ignore[misc]
+            pandas.append(timed(lambda d=data: _pandas(d)))  # type: ignore[misc]
         print(f" {label}: {len(data) / 1e6:.2f} MB, {records} records")
-        print(row("raw lxml.html parse (floor)", floor))
-        print(row("ods-charter parse_page", ours, floor, "of raw lxml"))
-        print(row("pandas.read_html", pandas_time, ours, "of ods-charter"))
-        print(
-            f"  => ods-charter is {pandas_time / ours:.2f}x faster than pandas.read_html, "
-            f"{ours / floor:.2f}x raw lxml"
-        )
+        vs_pandas = [p / o for p, o in zip(pandas, ours, strict=True)]
+        vs_bare = [o / b for o, b in zip(ours, bare, strict=True)]
+        print(f"  ods-charter parse_page           {spread([t * 1000 for t in ours], ' ms')}")
+        print(f"  pandas.read_html / ods-charter   {spread(vs_pandas)}")
+        print(f"  ods-charter / bare lexbor parse  {spread(vs_bare)}")
     pathological()
 
 
@@ -63,7 +84,7 @@ def pathological() -> None:
         + b'<tr><td>x</td><td rowspan="99999999" colspan="99999999">y</td></tr></table>',
         "50 MB body": b"<p>" + b"a" * 50_000_000,
     }
-    print(" pathological input, best of 3 (target: well under a second, or a clear error)")
+    print(" pathological input, 3 runs (target: well under a second, or a clear error)")
     for label, data in cases.items():
-        seconds = best_of(3, lambda d=data: _outcome(d))  # type: ignore[misc]
-        print(f"{row(label, seconds)}  -> {_outcome(data)}")
+        runs = [timed(lambda d=data: _outcome(d)) * 1000 for _ in range(3)]  # type: ignore[misc]
+        print(f"  {label:<36} {spread(runs, ' ms')}  -> {_outcome(data)}")

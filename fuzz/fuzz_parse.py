@@ -1,7 +1,10 @@
 """Coverage-guided fuzzing of the parser with atheris (optional, not run in CI).
 
     pip install atheris
-    python fuzz/fuzz_parse.py tests/fixtures/pages/ -max_total_time=300
+    python fuzz/fuzz_parse.py fuzz/corpus/ -max_total_time=300
+
+fuzz/corpus/ holds the inputs earlier runs found interesting (seed it with
+tests/fixtures/pages/*.html when starting afresh).
 
 The only acceptable outcomes are records or ods-charter's ParseError; anything
 else (another exception, a crash, a hang) is a bug worth a regression test.
@@ -15,7 +18,7 @@ import atheris
 
 with atheris.instrument_imports():
     from ods_charter.errors import ParseError
-    from ods_charter.parse import parse_page
+    from ods_charter.html.parse import parse_page
 
 
 def test_one_input(data: bytes) -> None:

@@ -5,7 +5,7 @@ The library is usable without the CLI::
     from ods_charter import load_registry, parse_cookies, check_page
 
 Names are imported on first use, so that ``ods-charter --help`` or
-``ods-charter simulator`` do not pay for lxml and the rest at start-up.
+``ods-charter simulator`` do not pay for the HTML parser and the rest at start-up.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ _EXPORTS = {
     "check_page": "ods_charter.diff",
     "compare": "ods_charter.diff",
     "OdsCharterError": "ods_charter.errors",
-    "parse_cookies": "ods_charter.parse",
+    "parse_cookies": "ods_charter.html.parse",
     "Cookie": "ods_charter.registry",
     "Registry": "ods_charter.registry",
     "load_registry": "ods_charter.registry",
@@ -29,7 +29,7 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from ods_charter.diff import CheckResult, check_page, compare
     from ods_charter.errors import OdsCharterError
-    from ods_charter.parse import parse_cookies
+    from ods_charter.html.parse import parse_cookies
     from ods_charter.registry import Cookie, Registry, load_registry
 
 

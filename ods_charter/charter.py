@@ -10,7 +10,7 @@ from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
 from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError, ParseError
-from ods_charter.parse import ParsedPage, parse_page
+from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
 
 if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
@@ -43,7 +43,8 @@ def load_pages(
 ) -> tuple[str, dict[str, ParsedPage]]:
     """Parsed pages per language, from a file (one language) or the portal."""
     if file is not None:
-        return str(file), {languages[0]: parse_page(decode_html(read_html_file(file)), str(file))}
+        text = decode_html(read_html_file(file))
+        return str(file), {languages[0]: parse_page(text, str(file), languages[0])}
     from ods_charter.fetch import fetch_page
     from ods_charter.transport import Transport
 
@@ -55,7 +56,7 @@ def load_pages(
         for lang in languages:
             fetched = fetch_page(client, target, config.flg_code(lang))
             try:
-                pages[lang] = parse_page(fetched.text, f"{target} ({lang})")
+                pages[lang] = parse_page(fetched.text, f"{target} ({lang})", lang)
             except ParseError as exc:
                 raise ParseError(f"{exc}; {SCRIPT_HINT}") from None
         return target, pages
@@ -70,7 +71,7 @@ def api_copy_pages(
     """The page's content per language as the Automation API holds it."""
     html = page["content"].get("html") or {}
     return {
-        lang: parse_page(html.get(lang, ""), f"API copy of page {slug!r} [{lang}]")
+        lang: parse_page(html.get(lang, ""), f"API copy of page {slug!r} [{lang}]", lang)
         for lang in languages
     }
 

@@ -69,9 +69,9 @@ def _one_page(
     if file is not None:
         from ods_charter.charter import read_html_file
         from ods_charter.encoding import decode_html
-        from ods_charter.parse import parse_page
+        from ods_charter.html.parse import parse_page
 
-        return parse_page(decode_html(read_html_file(file)), str(file))
+        return parse_page(decode_html(read_html_file(file)), str(file), lang)
     from ods_charter.charter import load_pages
 
     cfg = _config(config, base_url)
@@ -236,6 +236,10 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG) -> None:
             f"{config}: [page] languages {missing} are not in {cfg.registry_path} languages "
             f"{list(registry.languages)}"
         )
+    from ods_charter.lint import RULES
+
+    for cookie, message in next(r for r in RULES if r.id == "template-braces").check(registry):
+        typer.echo(f"warning: {cfg.registry_path}: {cookie}: {message}", err=True)
     typer.echo(
         f"ok: {config} and {cfg.registry_path} are valid "
         f"({len(registry.cookies)} cookies, languages {', '.join(registry.languages)})"
@@ -326,7 +330,8 @@ def render(
     ] = None,
 ) -> None:
     """Print the cookie table(s) built from the registry."""
-    from ods_charter.render import render_default, splice_registry
+    from ods_charter.html.render import render_default
+    from ods_charter.html.splice import splice_registry
 
     cfg = _config(config, None)
     registry = _registry(cfg)

@@ -11,12 +11,12 @@ from typing import Any
 
 from ods_charter.charter import run_check
 from ods_charter.config import load_config
+from ods_charter.html.splice import table_spans
 from ods_charter.portal import AutomationClient
 from ods_charter.registry import load_registry
 from ods_charter.report import to_text
 from ods_charter.simulator import Simulator, seed_state
 from ods_charter.simulator.state import CHARTER_SLUG
-from ods_charter.splice import table_spans
 from ods_charter.sync import sync
 from ods_charter.transport import Transport
 

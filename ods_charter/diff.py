@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ods_charter.html.parse import CookieRecord, ParsedPage
 from ods_charter.lifetime import format_days, same_lifetime
-from ods_charter.parse import CookieRecord, ParsedPage
 from ods_charter.registry import Cookie, Registry
 from ods_charter.text import normalize
 
@@ -97,6 +97,8 @@ def _differs(cookie: Cookie, field_name: str, language: str, page: str | None) -
         if cookie.lifetime_days is None:
             return False  # nothing declared: the registry cannot contradict the page
         return not same_lifetime(cookie.lifetime_days, page or "")
+    if field_name == "category" and page is None:
+        return False  # no registry category stated (a "Marketing" section): none to contradict
     expected = expected_value(cookie, field_name, language)
     return normalize(expected or "") != normalize(page or "")
 

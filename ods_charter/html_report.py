@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from ods_charter.diff import COMPARED, CheckResult, expected_value
-from ods_charter.parse import CookieRecord
+from ods_charter.html.parse import CookieRecord
 from ods_charter.registry import Registry
 from ods_charter.report import word_diff
 

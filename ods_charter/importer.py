@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ods_charter.errors import ConfigError
+from ods_charter.html.parse import ParsedPage
 from ods_charter.lifetime import parse_days
-from ods_charter.parse import ParsedPage
 from ods_charter.registry import (
     CATEGORIES,
     Cookie,
@@ -48,6 +48,14 @@ def import_registry(
             f"{output} exists: pass --merge to add {language!r} texts to it, "
             "or --force to overwrite it"
         )
+    stated = {r.name for r in page.records if r.category in CATEGORIES}
+    for cookie in incoming.cookies:
+        if cookie.name not in stated:
+            yield (
+                f"note: {cookie.name}: the page states no registry category for it "
+                f"(or one like 'functional' that maps to none): written as '{cookie.category}', "
+                "check it"
+            )
     result = incoming
     if merge and output.exists():
         result, untranslated = merge_registries(load_registry(output), incoming, language)

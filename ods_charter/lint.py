@@ -85,6 +85,20 @@ def _overlaps(registry: Registry) -> Iterator[tuple[str, str]]:
                 yield other.name, f"also covered by the pattern {pattern.name!r}"
 
 
+def _braces(registry: Registry) -> Iterator[tuple[str, str]]:
+    for c in registry.cookies:
+        texts = {"name": c.name, "provider": c.provider}
+        for lang in registry.languages:
+            texts[f"purpose.{lang}"] = c.purpose.get(lang, "")
+            texts[f"service.{lang}"] = c.service.get(lang, "")
+        for key, text in texts.items():
+            if "{{" in text or "}}" in text:
+                yield (
+                    c.name,
+                    f"{key} holds '{{{{' or '}}}}', which AngularJS on the portal would run",
+                )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "lifetime-over-13-months", "error", "CNIL: a tracker may live 13 months at most", _lifetime
@@ -124,6 +138,12 @@ RULES: tuple[Rule, ...] = (
         "error",
         "a name covered by two entries makes the charter ambiguous",
         _overlaps,
+    ),
+    Rule(
+        "template-braces",
+        "error",
+        "registry text is text: AngularJS evaluates {{ }} on portal pages",
+        _braces,
     ),
 )
 

@@ -15,7 +15,7 @@ from typing import Any
 from ods_charter.config import PortalConfig
 from ods_charter.errors import FetchError, ParseError
 from ods_charter.fetch import fetch_page, with_language
-from ods_charter.parse import CookieRecord, document, parse_page
+from ods_charter.html.parse import CookieRecord, document, parse_page
 from ods_charter.text import normalize
 from ods_charter.transport import Transport
 
@@ -66,18 +66,19 @@ def _records(records: Sequence[CookieRecord]) -> Records:
     )
 
 
-def _table(html: str | bytes) -> Records | None:
+def _table(html: str | bytes, lang: str) -> Records | None:
     try:
-        return _records(parse_page(html).records)
+        return _records(parse_page(html, lang=lang).records)
     except ParseError:
         return None
 
 
 def _served_language(html: str) -> str:
     try:
-        return str(document(html).get("lang") or "").strip().lower()
+        root = document(html).css_first("html")
     except ParseError:
         return ""
+    return str((root.attributes.get("lang") if root else None) or "").strip().lower()
 
 
 def _same_language(served: str, asked: str) -> bool:
@@ -101,7 +102,7 @@ def compare_live(
     up, a draft does not.
     """
     html = api_page["content"].get("html") or {}
-    owned = {lang: _table(text) for lang, text in html.items() if isinstance(text, str)}
+    owned = {lang: _table(text, lang) for lang, text in html.items() if isinstance(text, str)}
     result = LiveCheck(config.charter_url)
     deadline = clock() + config.live_wait
     for lang in languages or config.languages:
@@ -123,7 +124,7 @@ def compare_live(
                 break
             text = fetched.text  # decoded as declared, like the public check
             served = _served_language(text)
-            shown = _table(text)
+            shown = _table(text, lang)
             if shown == expected:
                 if polls:
                     waited = clock() - started

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ods_charter.diff import CheckResult
 from ods_charter.errors import ConfigError
-from ods_charter.parse import FIELDS, CookieRecord
+from ods_charter.html.parse import FIELDS, CookieRecord
 from ods_charter.registry import Registry
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from ods_charter.errors import ConfigError, OdsCharterError
-from ods_charter.parse import parse_page
+from ods_charter.html.parse import parse_page
 
 if TYPE_CHECKING:
     from ods_charter.portal import AutomationClient

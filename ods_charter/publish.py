@@ -26,10 +26,11 @@ from ods_charter.errors import (
     ParseError,
     PublishError,
 )
-from ods_charter.parse import parse_page
+from ods_charter.html.parse import parse_page
+from ods_charter.html.render import render_default
+from ods_charter.html.splice import apply_changes
 from ods_charter.portal import WRITABLE_FIELDS, AutomationClient
 from ods_charter.registry import Registry, atomic_write
-from ods_charter.render import render_default, splice_registry
 from ods_charter.secrets import redact
 from ods_charter.transport import RETRY_STATUSES, retry_after
 
@@ -180,18 +181,18 @@ def plan_publish(client: AutomationClient, config: PortalConfig, registry: Regis
                 f"{', '.join(html) or 'none'}"
             )
         try:
-            parsed = parse_page(html[lang], f"page {config.slug!r} [{lang}]")
+            parsed = parse_page(html[lang], f"page {config.slug!r} [{lang}]", lang)
         except ParseError as exc:
             raise PublishError(f"{exc}; add a cookie table by hand first") from None
         diff = compare_page(registry, parsed, lang)
         plan.changes[lang] = diff
         if diff.in_sync:
             continue
-        spliced = splice_registry(html[lang], registry, lang)
+        spliced = apply_changes(parsed, registry, lang, diff)
         html[lang] = spliced.html
         plan.notes += [f"[{lang}] {n}" for n in spliced.notes]
         # Read back what would be sent: a table that still drifts is worth a word.
-        left = compare_page(registry, parse_page(spliced.html), lang)
+        left = compare_page(registry, spliced.page or parsed, lang)
         if not left.in_sync:
             plan.notes.append(
                 f"[{lang}] after the rebuild the page would still differ: "

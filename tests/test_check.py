@@ -164,7 +164,7 @@ def test_parse_formats(cli) -> None:  # type: ignore[no-untyped-def]
     assert next(c["name"] for c in as_json["cookies"]) == "sessionid"
     assert as_json["cookies"][0]["lifetime"] is None
     csv_lines = cli("parse", "--file", STAR_PAGE, "--format", "csv").out.splitlines()
-    assert csv_lines[0] == "name,provider,service,purpose,lifetime,category"
+    assert csv_lines[0] == "name,provider,service,purpose,lifetime,category,storage"
     assert len(csv_lines) == 5
     table = cli("parse", "--file", STAR_PAGE, "--format", "table").out
     assert "cookies_preferences" in table

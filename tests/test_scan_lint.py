@@ -119,6 +119,7 @@ TRIPS = {
     ],
     "exempt-not-statistics": [{"consent_exempt": True}],
     "overlapping-patterns": [{"name": "_pk*"}, {"name": "_pk_id*"}],
+    "template-braces": [{"purpose": {"fr": "{{ constructor.constructor('alert(1)')() }}"}}],
 }
 
 
