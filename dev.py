@@ -4,6 +4,8 @@
 python3 dev.py demo    # install into .venv, then run the full demo
 python3 dev.py test    # install into .venv, then run every gate and the tests
 python3 dev.py bench   # install the benchmark extras, then run benchmarks/
+python3 dev.py mutate [publish ...] [--max-children N]
+                       # mutation testing of the write path (mutmut 3; slow, not in CI)
 """
 
 from __future__ import annotations
@@ -55,6 +57,23 @@ def _run(*args: str) -> None:
         sys.exit(code)
 
 
+def _mutate(args: list[str]) -> None:
+    """Mutants of the named modules (default: the write path in pyproject's
+    [tool.mutmut]), each run against the tests that reach it; then the results."""
+    _ensure_venv("test")
+    if not (BIN / "mutmut").exists():
+        print("installing mutmut into .venv ...", flush=True)
+        pip = [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, "mutmut>=3,<4"], cwd=ROOT, check=True)
+    options = [a for a in args if a.startswith("--")]
+    if "--max-children" in args:  # its value is not a module name
+        at = args.index("--max-children")
+        options, args = [*options, args[at + 1]], args[:at] + args[at + 2 :]
+    names = [f"ods_charter.{m}.*" for m in args if not m.startswith("--")]
+    subprocess.run([str(BIN / "mutmut"), "run", *options, *names], cwd=ROOT)
+    _run(str(BIN / "mutmut"), "results")
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command == "demo":
@@ -74,6 +93,8 @@ def main() -> None:
             "--cov-fail-under=90",
             *sys.argv[2:],
         )
+    elif command == "mutate":
+        _mutate(sys.argv[2:])
     elif command == "bench":
         _ensure_venv("test,bench")
         _run(str(PY), "-m", "benchmarks", *sys.argv[2:])

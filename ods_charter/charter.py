@@ -12,6 +12,7 @@ from ods_charter.encoding import decode_html
 from ods_charter.errors import ConfigError, ParseError
 from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
+from ods_charter.userfile import read_capped
 
 if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
     from ods_charter.portal import AutomationClient
@@ -26,7 +27,7 @@ SCRIPT_HINT = (
 
 def read_html_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_capped(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except OSError as exc:

@@ -264,6 +264,10 @@ VerifyLiveOpt = Annotated[
         "--verify-live/--no-verify-live", help="Compare the public page with the API copy."
     ),
 ]
+LockWaitOpt = Annotated[
+    float,
+    typer.Option("--lock-wait", help="Seconds to wait for another run writing the same page."),
+]
 
 
 def _client(cfg: PortalConfig, fleet: bool = False) -> Any:
@@ -299,6 +303,7 @@ def _write_plan(
     dry_run: bool,
     backup_dir: Path | None,
     include_subdomains: bool = False,
+    lock_wait: float = 30.0,
 ) -> Any:
     """Show the plan, then ask and write (publish and rollback alike); the Outcome."""
     from ods_charter.publish import execute
@@ -312,7 +317,9 @@ def _write_plan(
     if not _confirm(yes, include_subdomains)(plan):
         typer.echo("nothing written", err=True)
         raise typer.Exit(1)
-    return execute(client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo)
+    return execute(
+        client, plan, backup_dir=_backup_dir(backup_dir), on_step=typer.echo, lock_wait=lock_wait
+    )
 
 
 def _backup_dir(backup_dir: Path | None) -> Path:
@@ -355,6 +362,7 @@ def publish(
     include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
     verify_live: VerifyLiveOpt = True,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> None:
     """Write the registry's tables into the charter page (Automation API; the key in
     [portal] api_key_env, default ODS_API_KEY), then compare the public page."""
@@ -378,6 +386,7 @@ def publish(
                 dry_run=dry_run,
                 backup_dir=backup_dir,
                 include_subdomains=include_subdomains,
+                lock_wait=lock_wait,
             ).page
             or plan.page
         )
@@ -459,14 +468,31 @@ def rollback(
     force: ForceOpt = False,
     backup_dir: BackupOpt = None,
     include_subdomains: SubdomainsOpt = False,
+    to_slug: Annotated[
+        str | None,
+        typer.Option("--to-slug", help="Restore into this page, even if the backup is of another."),
+    ] = None,
+    force_portal: Annotated[
+        bool,
+        typer.Option("--force-portal", help="Restore a backup taken on another portal."),
+    ] = False,
+    lock_wait: LockWaitOpt = 30.0,
 ) -> None:
     """Restore a page from a backup, with the same plan, checks and backup as publish."""
-    from ods_charter.publish import plan_rollback, read_backup
+    from ods_charter.backup import read_backup
+    from ods_charter.publish import plan_rollback
 
     data = read_backup(backup)
     cfg = _config(config, base_url)
     client = _client(cfg)
-    plan = plan_rollback(client, data, force=force)
+    plan = plan_rollback(
+        client,
+        data,
+        slug=to_slug or cfg.slug,
+        to_slug=to_slug is not None,
+        force_portal=force_portal,
+        force=force,
+    )
     plan.publish_step = cfg.publish_step
     _write_plan(
         client,
@@ -475,6 +501,7 @@ def rollback(
         dry_run=dry_run,
         backup_dir=backup_dir,
         include_subdomains=include_subdomains,
+        lock_wait=lock_wait,
     )
 
 

@@ -41,3 +41,9 @@ class PublishError(OdsCharterError):
 
 class ConcurrentEditError(PublishError):
     """The page changed between the plan and the write."""
+
+
+class InterruptedWrite(PublishError):
+    """Ctrl-C came while a write was in flight; the message says what the page holds."""
+
+    exit_code = 130

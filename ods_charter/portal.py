@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
 from ods_charter.errors import PortalError
+from ods_charter.page import page_problem
 from ods_charter.secrets import redact, register, require_secure
 from ods_charter.transport import Response, Transport, connects_to, is_quota
 
@@ -144,9 +145,13 @@ class AutomationClient:
         if resp.status == 404:
             raise self._not_found(slug)
         page = self._check(resp, f"page {slug!r}")
-        if not isinstance(page, dict) or not isinstance(page.get("content"), dict):
-            raise PortalError(f"page {slug!r}: the answer is not a code editor page")
-        return page
+        problem = page_problem(page)  # checked here, once: past this point it is trusted
+        if problem:
+            raise PortalError(
+                f"page {slug!r} on {self.base_url}: the answer is not a valid code editor "
+                f"page ({problem})"
+            )
+        return dict(page)
 
     def _not_found(self, slug: str) -> PortalError:
         """Tell a portal without the Automation API from a wrong slug: probe the list."""

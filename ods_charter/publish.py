@@ -9,35 +9,37 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ods_charter.audit import audit, new_id
+from ods_charter.backup import host_of, write_backup
 from ods_charter.config import PortalConfig
 from ods_charter.diff import LanguageDiff, compare_page
 from ods_charter.errors import (
     ConcurrentEditError,
-    ConfigError,
     FetchError,
+    InterruptedWrite,
     OdsCharterError,
     ParseError,
+    PortalError,
     PublishError,
 )
 from ods_charter.html.parse import parse_page
 from ods_charter.html.render import render_default
 from ods_charter.html.splice import apply_changes
+from ods_charter.lock import DEFAULT_LOCK_WAIT, page_lock
+from ods_charter.page import page_problem
 from ods_charter.portal import WRITABLE_FIELDS, AutomationClient
-from ods_charter.registry import Registry, atomic_write
+from ods_charter.registry import Registry
 from ods_charter.secrets import redact
-from ods_charter.transport import RETRY_STATUSES, retry_after
+from ods_charter.transport import Response, retry_after
 
 STATE_DIR = Path(".ods-charter")
 DEFAULT_BACKUP_DIR = STATE_DIR / "backups"
 DEFAULT_AUDIT_LOG = STATE_DIR / "audit.jsonl"
-BACKUP_FORMAT = 1
 
 
 class LegalPageError(PublishError):
@@ -98,15 +100,28 @@ class Plan:
             lines += [f"  [{lang}] remove {name}" for name in d.extra]
             lines += [f"  [{lang}] change {c.name} {c.field}" for c in d.changed]
         if self.action == "rollback":
-            lines += [
-                f"  [{lang}] restore the backed-up content" for lang in self.changed_languages
-            ]
+            lines += self._rollback_lines()
         lines += [f"  note: {n}" for n in self.notes]
         if self.page.get("has_subdomain_copies") and self.has_changes:
             lines.append(f"  note: {SUBDOMAIN_NOTE}")
         if not self.has_changes:
             lines.append("  nothing to change: nothing will be written")
         return "\n".join(lines)
+
+    def _rollback_lines(self) -> list[str]:
+        """Every language the rollback adds, removes or restores, HTML and CSS."""
+        old = self.page["content"]
+        lines: list[str] = []
+        for kind, new in (("html", self.html), ("css", self.css)):
+            before = old.get(kind, {})
+            for lang in sorted(set(before) | set(new)):
+                if lang not in before:
+                    lines.append(f"  [{lang}] add the language's {kind} (only in the backup)")
+                elif lang not in new:
+                    lines.append(f"  [{lang}] remove the language's {kind} (not in the backup)")
+                elif before[lang] != new[lang]:
+                    lines.append(f"  [{lang}] restore the backed-up {kind}")
+        return lines
 
     def audit_changes(self) -> dict[str, Any]:
         return {
@@ -203,30 +218,28 @@ def plan_publish(client: AutomationClient, config: PortalConfig, registry: Regis
     return plan
 
 
-def read_backup(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: backup file not found") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable backup ({exc})") from None
-    page = data.get("page") if isinstance(data, dict) else None
-    if (
-        not isinstance(page, dict)
-        or data.get("format") != BACKUP_FORMAT
-        or not isinstance(page.get("content"), dict)
-        or not isinstance(page["content"].get("html"), dict)
-        or not isinstance(page["content"].get("css", {}), dict)
-    ):
-        raise ConfigError(f"{path}: not an ods-charter backup (expected format {BACKUP_FORMAT})")
-    return dict(data)
-
-
 def plan_rollback(
-    client: AutomationClient, backup: Mapping[str, Any], *, force: bool = False
+    client: AutomationClient,
+    backup: Mapping[str, Any],
+    *,
+    slug: str,
+    to_slug: bool = False,
+    force_portal: bool = False,
+    force: bool = False,
 ) -> Plan:
+    """Restore a backup onto ``slug``: refused when it was taken on another
+    portal (unless ``force_portal``) or of another page (unless ``to_slug``)."""
     saved = backup["page"]
-    slug = str(saved.get("slug") or backup.get("slug"))
+    if host_of(str(backup["portal"])) != host_of(client.base_url) and not force_portal:
+        raise PublishError(
+            f"the backup was taken on {backup['portal']}, not {client.base_url}: "
+            "refusing to restore it here (pass --force-portal to do it anyway)"
+        )
+    if backup["slug"] != slug and not to_slug:
+        raise PublishError(
+            f"the backup is of page {backup['slug']!r}, not {slug!r}: refusing to restore it "
+            f"there (pass --to-slug {slug} to do it anyway)"
+        )
     page = client.get_page(slug)
     _guard(page, slug)
     content = saved["content"]
@@ -235,93 +248,151 @@ def plan_rollback(
         client.base_url,
         slug,
         page,
-        dict(content.get("html") or {}),
+        dict(content["html"]),
         dict(content.get("css") or {}),
     )
-    if backup.get("portal") and backup["portal"] != client.base_url:
+    if backup["portal"] != client.base_url:
         plan.notes.append(f"the backup was taken on {backup['portal']}")
+    if backup["slug"] != slug:
+        plan.notes.append(f"the backup is of page {backup['slug']!r}")
     return plan
 
 
-def write_backup(plan: Plan, backup_dir: Path) -> Path:
-    """Step 5: the page as read, one private file per write."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = backup_dir / f"{plan.slug}-{stamp}.json"
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(backup_dir, 0o700)
-    data = {
-        "format": BACKUP_FORMAT,
-        "portal": plan.portal,
-        "slug": plan.slug,
-        "saved_at": datetime.now(UTC).isoformat(),
-        "reason": plan.action,
-        "page": plan.page,
-    }
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n", mode=0o600)
-    return path
+def _differences(page: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:
+    """The fields of ``body`` that ``page`` does not hold as sent."""
+    out = [k for k in body if k != "content" and page.get(k) != body[k]]
+    for kind in ("html", "css"):
+        if page["content"].get(kind, {}) != body["content"].get(kind, {}):
+            out.append(f"content.{kind}")
+    return out
 
 
-def _content(page: Mapping[str, Any]) -> tuple[Any, Any]:
-    content = page.get("content") or {}
-    return content.get("html"), content.get("css")
+def _unchanged(now: Mapping[str, Any], read: Mapping[str, Any]) -> bool:
+    return bool(
+        now.get("updated_at") == read.get("updated_at") and now["content"] == read["content"]
+    )
+
+
+def _editor(page: Mapping[str, Any]) -> str:
+    return str((page.get("updated_by") or {}).get("username") or "someone")
 
 
 def _ensure_unchanged(client: AutomationClient, plan: Plan) -> None:
     """Step 6: the page must be as it was when the plan was made."""
     now = client.get_page(plan.slug)
-    if now.get("updated_at") != plan.page.get("updated_at") or _content(now) != _content(plan.page):
-        who = (now.get("updated_by") or {}).get("username", "someone")
+    if not _unchanged(now, plan.page):
         raise ConcurrentEditError(
-            f"the page changed since the plan was made (edited by {who} at "
+            f"the page changed since the plan was made (edited by {_editor(now)} at "
             f"{now.get('updated_at')}): nothing was written; run the command again"
         )
 
 
-def _put(client: AutomationClient, plan: Plan) -> dict[str, Any]:
-    """Step 7: PUT, retried only when the page provably did not take it."""
-    body = plan.body()
-    sent = (body["content"]["html"], body["content"]["css"])
-    settings = client.transport.settings
-    for attempt in range(settings.retries + 1):
-        last = attempt == settings.retries
+def _settle(client: AutomationClient, plan: Plan, body: Mapping[str, Any]) -> tuple[str, Any]:
+    """Read the page back after a PUT whose outcome is unknown: what happened?"""
+    page = client.get_page(plan.slug)
+    if not _differences(page, body):
+        return "applied", page
+    if _unchanged(page, plan.page):
+        return "not applied", page
+    return "changed", page
+
+
+def _put_answer(client: AutomationClient, resp: Response, slug: str) -> dict[str, Any] | None:
+    """The page a successful PUT answered; None when its outcome is unknown.
+
+    4xx answers are definite (the contract says nothing was written): raised.
+    """
+    if resp.status >= 500 or resp.status == 429:
+        return None
+    try:
+        answer = client.check_put(resp, slug)
+    except PortalError:
+        if resp.status >= 400:
+            raise
+        return None  # a 2xx that is not JSON
+    return None if page_problem(answer) else answer
+
+
+def _put(
+    client: AutomationClient,
+    plan: Plan,
+    body: dict[str, Any],
+    on_step: Callable[[str], None],
+) -> dict[str, Any]:
+    """Step 7: PUT; an unknown outcome is settled by reading the page back, and
+    the PUT is repeated only when the page provably did not take it."""
+    retries = client.transport.settings.retries
+    why = ""
+    for attempt in range(retries + 1):
+        resp: Response | None = None
         try:
             resp = client.put_page(plan.slug, body)
-        except FetchError:
-            resp = None  # the answer was lost: the write may or may not have happened
-        if resp is not None and not (resp.status in RETRY_STATUSES and not last):
-            return client.check_put(resp, plan.slug)
-        current = client.get_page(plan.slug)
-        if _content(current) == sent:
-            return current  # it was applied; only the answer went missing
-        if current.get("updated_at") != plan.page.get("updated_at"):
+            why = f"the portal answered {resp.status}"
+        except FetchError as exc:
+            why = f"the answer was lost ({exc})"
+        answer = _put_answer(client, resp, plan.slug) if resp is not None else None
+        if answer is not None:
+            return answer
+        if resp is not None and resp.status < 300:
+            why = f"the portal answered {resp.status} with something that is not the page"
+        state, page = _settle(client, plan, body)
+        if state == "applied":
+            on_step(f"{why}, but the page read back holds the update")
+            return dict(page)
+        if state == "changed":
             raise ConcurrentEditError(
-                "the page changed while the update was in flight: nothing more was written"
+                f"{why}; the page read back holds neither the content read before nor the "
+                f"update (last saved by {_editor(page)} at {page.get('updated_at')}): "
+                "nothing more was written"
             )
-        if last:
-            break
-        client.transport.wait(
-            attempt, retry_after(resp.headers.get("Retry-After")) if resp is not None else None
-        )
-    raise PublishError("the portal did not take the update after retries: nothing was written")
+        if attempt < retries:
+            client.transport.wait(
+                attempt, retry_after(resp.headers.get("Retry-After")) if resp is not None else None
+            )
+    raise PublishError(
+        f"{why} after {retries + 1} tries; the page read back is unchanged: nothing was written"
+    )
 
 
-def _verify(client: AutomationClient, plan: Plan) -> dict[str, Any]:
-    """Step 8: what the portal holds is what was sent."""
+def _verify(
+    client: AutomationClient,
+    plan: Plan,
+    body: Mapping[str, Any],
+    answer: Mapping[str, Any],
+    backup: Path,
+) -> dict[str, Any]:
+    """Step 8: what the portal holds is what was sent; if not, say what it holds."""
     page = client.get_page(plan.slug)
-    if _content(page) != (plan.html, plan.css):
-        raise PublishError(
-            "verification failed: the page read back differs from what was sent; "
-            "the backup can be restored with `ods-charter rollback`"
+    differ = _differences(page, body)
+    if not differ:
+        return page
+    where = (
+        f'{backup} holds the page as it was before this update ("page") '
+        f'and the update as sent ("sent")'
+    )
+    if (_editor(page), page.get("updated_at")) != (_editor(answer), answer.get("updated_at")):
+        raise ConcurrentEditError(
+            f"{_editor(page)} saved the page at {page.get('updated_at')}, right after this "
+            f"update was applied at {answer.get('updated_at')}: the portal now holds their "
+            f"version, which differs from this update in {', '.join(differ)}; {where}. "
+            "Nothing more was written: compare, then run the command again"
         )
-    return page
+    raise PublishError(
+        f"verification failed: the page read back differs from what was sent in "
+        f"{', '.join(differ)}; {where}; restore it with `ods-charter rollback {backup}`"
+    )
 
 
-def audit(path: Path, entry: dict[str, Any]) -> None:
-    """Step 9: one JSON line per write attempt; never holds the key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = redact(json.dumps({"time": datetime.now(UTC).isoformat(), **entry}, ensure_ascii=False))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+def _settle_interrupted(client: AutomationClient, plan: Plan, body: Mapping[str, Any]) -> str:
+    try:
+        state, _ = _settle(client, plan, body)
+    except (OdsCharterError, KeyboardInterrupt):
+        return "the page could not be read back: run `ods-charter check` to see what it holds"
+    return {
+        "applied": "the page read back holds the update",
+        "not applied": "the page read back is unchanged: nothing was written (so far)",
+        "changed": "the page read back holds neither the old content nor the update",
+    }[state]
 
 
 def execute(
@@ -331,13 +402,38 @@ def execute(
     backup_dir: Path = DEFAULT_BACKUP_DIR,
     audit_log: Path = DEFAULT_AUDIT_LOG,
     on_step: Callable[[str], None] = lambda _: None,
+    lock_dir: Path | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
 ) -> Outcome:
-    """Steps 5-9 for a confirmed plan. Writes nothing when the plan changes nothing."""
+    """Steps 5-9 for a confirmed plan, holding the page's lock. Writes nothing
+    when the plan changes nothing. Locks live beside the audit log by default
+    (``.ods-charter/locks``), in the state directory the run already uses."""
     if not plan.has_changes:
         return Outcome(plan, written=False)
-    backup = write_backup(plan, backup_dir)
+    locks = lock_dir or audit_log.parent / "locks"
+    with page_lock(plan.portal, plan.slug, lock_dir=locks, wait=lock_wait):
+        return _write(client, plan, backup_dir, audit_log, on_step)
+
+
+def _write(
+    client: AutomationClient,
+    plan: Plan,
+    backup_dir: Path,
+    audit_log: Path,
+    on_step: Callable[[str], None],
+) -> Outcome:
+    body = plan.body()
+    backup = write_backup(
+        backup_dir,
+        portal=plan.portal,
+        slug=plan.slug,
+        reason=plan.action,
+        page=plan.page,
+        sent=body,
+    )
     on_step(f"backup written: {backup}")
     entry: dict[str, Any] = {
+        "id": new_id(),
         "action": plan.action,
         "portal": plan.portal,
         "slug": plan.slug,
@@ -346,16 +442,52 @@ def execute(
         "backup": str(backup),
     }
     try:
+        audit(audit_log, {**entry, "event": "started"})
+    except OSError as exc:
+        raise PublishError(
+            f"{audit_log}: cannot write the audit log ({exc.strerror or exc}): nothing was written"
+        ) from None
+    result, sent = "error: stopped before the update was sent", False
+    page: dict[str, Any] = {}
+    try:
         _ensure_unchanged(client, plan)
-        _put(client, plan)
+        sent = True
+        answer = _put(client, plan, body, on_step)
         on_step("update sent")
         if plan.publish_step == "post":
             client.publish_page(plan.slug)
             on_step("published (POST .../publish/)")
-        page = _verify(client, plan)
+        page = _verify(client, plan, body, answer, backup)
+        result = "ok"
         on_step(f"verified: the portal holds the new content (updated_at {page.get('updated_at')})")
     except OdsCharterError as exc:
-        audit(audit_log, {**entry, "result": f"error: {exc}"})
+        result = f"error: {exc}"
         raise
-    audit(audit_log, {**entry, "result": "ok", "updated_at": page.get("updated_at")})
+    except KeyboardInterrupt:
+        result = "interrupted before the update was sent: nothing was written"
+        if sent:
+            settled = _settle_interrupted(client, plan, body)
+            result = f"interrupted while the update was in flight; {settled}"
+        raise InterruptedWrite(f"{result}; {backup} holds the page as it was before") from None
+    finally:
+        lost = _complete(
+            audit_log,
+            {**entry, "event": "completed", "result": result, "updated_at": page.get("updated_at")},
+        )
+        if lost and result != "ok":
+            on_step(lost)  # the error on its way out comes first; the line is not lost
+    if lost:
+        raise PublishError(f"the page was updated and verified, but {lost}")
     return Outcome(plan, written=True, backup=backup, page=page)
+
+
+def _complete(audit_log: Path, record: dict[str, Any]) -> str | None:
+    """Write the completing audit line; if the log refuses it, say so and show it."""
+    try:
+        audit(audit_log, record)
+    except OSError as exc:
+        line = redact(json.dumps(record, ensure_ascii=False))
+        return (
+            f"{audit_log}: cannot write the audit log ({exc.strerror or exc}); the line was: {line}"
+        )
+    return None

@@ -130,6 +130,11 @@ def to_github(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+# What XML 1.0 forbids even escaped: most control characters, lone surrogates,
+# U+FFFE and U+FFFF. Shown as U+FFFD so a CI's XML parser still reads the file.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def to_junit(result: CheckResult) -> str:
     """JUnit XML: one test case per cookie and language."""
     cases: list[str] = []
@@ -161,13 +166,14 @@ def to_junit(result: CheckResult) -> str:
                 f'    <testcase classname={quoteattr("charter." + lang)} name="(page)">'
                 f"<error message={quoteattr(d.error)}/></testcase>"
             )
-    return (
+    xml = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<testsuites><testsuite name={quoteattr('ods-charter ' + result.page)} "
         f'tests="{len(cases)}" failures="{failures}">\n'
         + "\n".join(cases)
         + "\n</testsuite></testsuites>\n"
     )
+    return _NOT_XML.sub("\ufffd", xml)
 
 
 FORMATS: dict[str, Callable[[CheckResult], str]] = {

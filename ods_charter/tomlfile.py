@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from ods_charter.errors import ConfigError
+from ods_charter.userfile import read_capped
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Return the parsed document and its text; ConfigError names file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

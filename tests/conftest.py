@@ -4,14 +4,19 @@ and a way to run the real CLI in-process and read what a user would see."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ods_charter.cli import main
 from ods_charter.simulator import Simulator
+from ods_charter.simulator.server import exchange_observers
+
+from .contract import problems
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -20,6 +25,39 @@ STAR_PAGE = PAGES / "star-charte-cookies.html"
 REGISTRY = ROOT / "config" / "registry.toml"
 API_KEY = "sim-rw-key-7f3a9c2e5b"
 READ_ONLY_KEY = "sim-ro-key-1d8e4f6a0c"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "off_contract(what='requests'): the test breaks the API contract on purpose, "
+        "in its requests (the answers are still held to it) or in the answers it has "
+        "the simulator give ('answers')",
+    )
+
+
+@pytest.fixture(autouse=True)
+def api_contract(request: pytest.FixtureRequest) -> Iterator[list[dict[str, object]]]:
+    """Hold every API exchange of the test to the OpenAPI contract, at teardown."""
+    seen: list[dict[str, object]] = []
+    lock = threading.Lock()
+
+    def observe(exchange: dict[str, object]) -> None:
+        with lock:
+            seen.append(exchange)
+
+    exchange_observers.append(observe)
+    yield seen
+    exchange_observers.remove(observe)
+    marker = request.node.get_closest_marker("off_contract")
+    off = (marker.args or ("requests",))[0] if marker else ""
+    if off == "answers":
+        return
+    found = [p for exchange in seen for p in problems(exchange, check_request=not off)]
+    if found:
+        pytest.fail(
+            f"{len(found)} API exchange problem(s) against the contract:\n" + "\n".join(found[:10])
+        )
 
 
 @dataclass
@@ -95,3 +133,15 @@ def edit_charter(sim: Simulator, language: str, old: str, new: str) -> None:
     assert page is not None and old in page["content"]["html"][language]
     page["content"]["html"][language] = page["content"]["html"][language].replace(old, new)
     sim.store.put_raw_page(page)
+
+
+def charter_page(sim: Simulator) -> dict[str, Any]:
+    """The charter page as the portal holds it now."""
+    page = sim.store.page("charte-cookies")
+    assert page is not None
+    return page
+
+
+def put_count(sim: Simulator) -> int:
+    """How many PUTs the portal received: what was written, or tried."""
+    return sum(1 for r in sim.requests if r["method"] == "PUT")

@@ -5,27 +5,26 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ods_charter.config import load_config
 from ods_charter.demo import outside_tables
+from ods_charter.errors import ConcurrentEditError
 from ods_charter.html.parse import parse_cookies
+from ods_charter.portal import AutomationClient
+from ods_charter.publish import execute, plan_publish
+from ods_charter.registry import load_registry
 from ods_charter.simulator import Simulator
+from ods_charter.transport import Transport
 
 from .conftest import API_KEY, READ_ONLY_KEY, edit_charter
+from .conftest import charter_page as _page
+from .conftest import put_count as _puts
 
 SLUG = "charte-cookies"
-
-
-def _page(sim: Simulator) -> dict:  # type: ignore[type-arg]
-    page = sim.store.page(SLUG)
-    assert page is not None
-    return page
-
-
-def _puts(sim: Simulator) -> int:
-    return sum(1 for r in sim.requests if r["method"] == "PUT")
 
 
 def _drift(sim: Simulator) -> None:
@@ -82,7 +81,16 @@ def test_dry_run_and_declined_write_nothing(cli, project: Path, sim: Simulator) 
     _drift(sim)
     dry = cli("sync", "--config", project, "--dry-run")
     assert dry.code == 1 and "+" in dry.out and "@@" in dry.out  # plan and unified diff
-    assert cli("publish", "--config", project, "--dry-run").code == 0
+    publish = cli("publish", "--config", project, "--dry-run")
+    assert publish.code == 0
+    # The diff a reviewer reads: each language's page before and after, line by line.
+    assert "--- charte-cookies [fr] now\n+++ charte-cookies [fr] after publish\n" in publish.out
+    assert "--- charte-cookies [en] now\n+++ charte-cookies [en] after publish\n" in publish.out
+    removed = [line for line in publish.out.splitlines() if line.startswith("-")]
+    added = [line for line in publish.out.splitlines() if line.startswith("+")]
+    assert any("Langue" in line for line in removed)
+    assert any("Se souvenir de la langue du visiteur" in line for line in added)
+    assert "\n\n-" not in publish.out and "\n\n+" not in publish.out  # one line per line
     assert _puts(sim) == 0
 
 
@@ -98,12 +106,15 @@ def test_backup_is_private_and_written_before_the_write(cli, project: Path, sim:
     before = _page(sim)
     backups = project.parent.parent / "bk"
     assert cli("publish", "--config", project, "--yes", "--backup-dir", backups).code == 0
-    files = list(backups.glob("charte-cookies-*.json"))
-    assert len(files) == 1
+    files = list(backups.iterdir())
+    host = sim.base_url.removeprefix("http://").replace(":", "_")  # 127.0.0.1_PORT
+    assert [f.name.startswith(f"{host}-charte-cookies-") for f in files] == [True]
+    assert stat.S_IMODE(os.stat(backups).st_mode) == 0o700  # created private
     assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
     assert json.loads(files[0].read_text())["page"] == before
     audit = (project.parent.parent / ".ods-charter" / "audit.jsonl").read_text().splitlines()
-    entry = json.loads(audit[-1])
+    started, entry = (json.loads(line) for line in audit)
+    assert started["event"] == "started" and started["id"] == entry["id"]
     assert entry["result"] == "ok" and entry["backup"] == str(files[0])
     assert entry["cookies"]["fr"]["changed"] == ["django_language"]
 
@@ -116,7 +127,7 @@ def test_concurrent_edit_is_detected_and_nothing_written(
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 2
     assert "the page changed since the plan was made" in result.err
-    assert "someone.else" in result.err
+    assert f"(edited by someone.else at {_page(sim)['updated_at']})" in result.err
     assert _puts(sim) == 0
     assert "Modifié par quelqu'un d'autre" in _page(sim)["content"]["html"]["fr"]
 
@@ -138,7 +149,11 @@ def test_lost_put_answer_is_recovered_by_reading_back(cli, project: Path, sim: S
     sim.faults.arm({"lose_put_response": 1})
     result = cli("publish", "--config", project, "--yes")
     assert result.code == 0, result.all
-    assert "verified" in result.out
+    assert "the answer was lost" in result.out and "read back holds the update" in result.out
+    assert (
+        f"verified: the portal holds the new content (updated_at {_page(sim)['updated_at']})"
+        in (result.out)
+    )
     assert _puts(sim) == 1  # applied once, not written twice
     assert cli("check", "--config", project).code == 0
 
@@ -297,3 +312,74 @@ def test_a_cookie_with_no_section_on_the_page_is_flagged_not_hidden(
     result = cli("sync", "--config", project, "--yes")
     # Never published under the page's only heading ("nécessaires"): refused, by name.
     assert result.code == 2 and "_pk_id*: the page has no statistics section" in result.err
+
+
+def test_the_plan_lists_a_drifted_language_after_one_in_sync(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    edit_charter(sim, "en", "Retrieve data through API calls", "Get data")
+    result = cli("publish", "--config", project, "--dry-run")
+    assert "  [fr] already matches the registry: left as it is\n" in result.out
+    assert "  [en] change csrftoken purpose\n" in result.out
+    assert "--- charte-cookies [fr] now" not in result.out  # nothing to show for French
+
+
+def test_an_edit_that_keeps_updated_at_is_still_seen(project: Path, sim: Simulator) -> None:
+    """Some editors save without moving updated_at: the content is compared too."""
+    _drift(sim)
+    config = load_config(project)
+    client = AutomationClient(sim.base_url, API_KEY, Transport(config.http))
+    plan = plan_publish(client, config, load_registry(config.registry_path))
+    edit_charter(sim, "en", "Opendatasoft", "ODS")  # same updated_at, other content
+    with pytest.raises(ConcurrentEditError, match="the page changed since the plan was made"):
+        execute(client, plan)
+    assert _puts(sim) == 0
+
+
+def test_the_audit_lines_and_the_backup_say_what_was_done(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+    assert cli("publish", "--config", project, "--yes").code == 0
+    state = project.parent.parent / ".ods-charter"
+    started, completed = (json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines())
+    (backup,) = (state / "backups").iterdir()
+    expected = {
+        "action": "publish",
+        "portal": sim.base_url,
+        "slug": SLUG,
+        "languages": ["fr"],
+        "cookies": {"fr": {"added": [], "removed": [], "changed": ["django_language"]}},
+        "backup": str(backup.relative_to(project.parent.parent)),
+    }
+    assert {k: started[k] for k in expected} == expected and started["event"] == "started"
+    assert {k: completed[k] for k in expected} == expected
+    assert completed["event"] == "completed" and completed["result"] == "ok"
+    for entry in (started, completed):  # when, in UTC
+        assert datetime.fromisoformat(entry["time"]).utcoffset() == timedelta(0)
+    assert completed["updated_at"] == _page(sim)["updated_at"]
+    saved = json.loads(backup.read_text())
+    assert saved["reason"] == "publish" and saved["portal"] == sim.base_url
+    assert saved["slug"] == SLUG
+
+
+def test_a_busy_answer_is_waited_out_as_the_portal_asks(project: Path, sim: Simulator) -> None:
+    _drift(sim)
+    config = load_config(project)
+    slept: list[float] = []
+    client = AutomationClient(sim.base_url, API_KEY, Transport(config.http, sleep=slept.append))
+    plan = plan_publish(client, config, load_registry(config.registry_path))
+    sim.faults.arm(
+        {"fail_count": 1, "fail_status": 429, "retry_after": "7", "fail_methods": ["PUT"]}
+    )
+    log = project.parent / "logs" / "portal" / "audit.jsonl"  # folders made as needed
+    outcome = execute(client, plan, backup_dir=project.parent / "bk", audit_log=log)
+    assert slept == [7.0] and _puts(sim) == 2
+    # What the library tells its caller: written, where the backup is, the page now.
+    assert outcome.plan is plan and outcome.written is True
+    assert outcome.backup is not None and outcome.backup.parent == project.parent / "bk"
+    assert outcome.page == _page(sim)
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == [
+        "started",
+        "completed",
+    ]

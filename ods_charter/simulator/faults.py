@@ -18,6 +18,14 @@ class Faults:
     truncate: int = 0  # the next N answers stop halfway through the body
     lose_put_response: int = 0  # the next N PUTs are applied, then the answer is lost
     concurrent_edit: dict[str, Any] | None = None  # {"slug", "after_reads"}
+    # The next PUT stores this field altered, not as sent ("html", "css", "title", ...).
+    corrupt_put: str | None = None
+    # Someone else's edit lands while the next PUT of "slug" is in flight:
+    # "before" it is applied (then overwritten) or "after" (before the answer).
+    edit_during_put: dict[str, Any] | None = None
+    put_answer_delay: float | None = None  # the next PUT is applied, then answers this late
+    # The next PUT is applied, then answered with {"status", "body"} (a proxy's 502, ...).
+    put_answer: dict[str, Any] | None = None
     trickle: int = 0  # the next N answers start one byte at a time
     trickle_bytes: int = 40  # how many bytes go one at a time (the rest at once)
     trickle_delay: float = 0.1  # seconds between two of those bytes
@@ -38,6 +46,10 @@ class Faults:
             "truncate",
             "lose_put_response",
             "concurrent_edit",
+            "corrupt_put",
+            "edit_during_put",
+            "put_answer_delay",
+            "put_answer",
             "trickle",
             "trickle_bytes",
             "trickle_delay",
@@ -53,11 +65,20 @@ class Faults:
             for key, value in spec.items():
                 setattr(self, key, None if value is None and key == "retry_after" else value)
 
+    def pop(self, name: str) -> Any:
+        """Take a one-shot fault: its value, then disarmed."""
+        with self.lock:
+            value = getattr(self, name)
+            setattr(self, name, None)
+            return value
+
     def clear(self) -> None:
         with self.lock:
             self.latency, self.fail_count, self.drop, self.truncate = 0.0, 0, 0, 0
             self.lose_put_response, self.concurrent_edit, self.retry_after = 0, None, None
             self.fail_status, self.fail_methods = 503, None
+            self.corrupt_put, self.edit_during_put, self.put_answer_delay = None, None, None
+            self.put_answer = None
             self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
             self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
             self.next_origin = None

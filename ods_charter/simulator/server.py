@@ -47,6 +47,22 @@ _READ_ONLY = {
     "created_by",
     "updated_by",
 }
+# Called with every API exchange of every simulator in this process (method,
+# path, query and headers with the key masked, body, status, answer): a test
+# session uses it to hold every exchange to the official contract.
+exchange_observers: list[Callable[[dict[str, Any]], None]] = []
+# What the corrupt_put fault does to each field it may alter after a PUT.
+_CORRUPT: dict[str, Callable[[dict[str, Any]], None]] = {
+    "html": lambda p: p["content"]["html"].update(
+        {k: v + "<!-- stored differently -->" for k, v in p["content"]["html"].items()}
+    ),
+    "css": lambda p: p["content"].update(css={}),
+    "title": lambda p: p.update(title={}),
+    "description": lambda p: p.update(description=""),
+    "template": lambda p: p.update(template="other.html"),
+    "tags": lambda p: p.update(tags=[]),
+    "is_restricted": lambda p: p.update(is_restricted=not p["is_restricted"]),
+}
 CSRF_MAX_AGE = 31_449_600  # Django's CSRF_COOKIE_AGE: one year in seconds
 LANGUAGE_MAX_AGE = 31_536_000
 
@@ -74,7 +90,9 @@ def _strings_by_language(value: Any) -> bool:
 def validate_update(body: Any) -> dict[str, Any]:
     """The writable fields of a PUT body; ApiError 400 with ``detail`` otherwise."""
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+        # The contract's only 400 for a PUT is a validation error with its detail.
+        detail = {"non_field_errors": ["Expected a JSON object."]}
+        raise ApiError(400, "validation_error", "Invalid input", detail)
     errors: dict[str, list[str]] = {}
     content = body.get("content")
     if content is None:
@@ -136,6 +154,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "nginx"
     sys_version = ""
+    # One request's answer, kept for the exchange observers.
+    _answer: tuple[int | None, str, bytes] = (None, "", b"")
+    _faulty = False
+    _recorded = False
     # Keep-alive as a real portal does; every answer carries its Content-Length.
     protocol_version = "HTTP/1.1"
     timeout = 30  # an idle kept-alive connection is closed after this many seconds
@@ -157,6 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
+        self._answer = (status, content_type, body)
+        self._record_exchange()  # before the client can read the answer and move on
         faults = self.server.faults
         public = not self.path.startswith(ADMIN)
         truncate = public and faults.take("truncate")
@@ -177,7 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> None:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        try:
+            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate a test stored: send it as JSON escapes
+            body = json.dumps(data).encode("ascii")
         self._send(status, body, "application/json", headers)
 
     def _drop(self) -> None:
@@ -195,7 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._body = self.rfile.read(int(length))
         return self._body
 
-    def _log(self) -> None:
+    def _masked(self) -> dict[str, Any]:
+        """The request as logged: the key masked in the query and the headers."""
         parts = urlsplit(self.path)
         query = [(k, "********" if k == "apikey" else v) for k, v in parse_qsl(parts.query)]
         # The scheme stays visible: a test can tell an apikey from Basic credentials.
@@ -203,18 +231,40 @@ class _Handler(BaseHTTPRequestHandler):
             k: (v.split(" ", 1)[0] + " ********" if k.lower() == "authorization" else v)
             for k, v in self.headers.items()
         }
-        presented = self._presented_key()
-        entry = {
+        return {
             "method": self.command,
             "path": parts.path,
             "query": urlencode(query),
             "headers": headers,
+        }
+
+    def _log(self) -> None:
+        presented = self._presented_key()
+        entry = {
+            **self._masked(),
             # Which key came, without keeping it: tests check where each key went.
             "key_sha256": hashlib.sha256(presented.encode()).hexdigest() if presented else None,
             "time": time.time(),
         }
         with self.server.log_lock:
             self.server.request_log.append(entry)
+
+    def _record_exchange(self) -> None:
+        if self._recorded or not exchange_observers or not self.path.startswith(API[:-1]):
+            return
+        self._recorded = True
+        status, content_type, answer = self._answer
+        exchange = {
+            **self._masked(),
+            "body": self._body or b"",
+            "status": status,  # None: the connection was dropped, no answer
+            "faulty": self._faulty,  # an answer a fault made up on purpose
+            "content_type": content_type,
+            "answer": answer,
+            "base_url": f"http://{self.headers.get('Host', 'localhost')}",
+        }
+        for observe in list(exchange_observers):
+            observe(exchange)
 
     # -- dispatch -------------------------------------------------------
     def _dispatch(self) -> None:
@@ -230,6 +280,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         path = urlsplit(self.path).path
+        # A kept-alive connection reuses the handler: start each request afresh.
+        self._answer, self._faulty, self._recorded = (None, "", b""), False, False
         try:
             if path.startswith(ADMIN):
                 self._admin(path[len(ADMIN) :])
@@ -242,6 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return
             if faults.take("redirect"):
+                self._faulty = True  # a redirect is no answer the contract lists
                 target = (faults.redirect_to or "https://moved.invalid").rstrip("/") + self.path
                 self._send(faults.redirect_status, b"", "text/html", [("Location", target)])
                 return
@@ -271,6 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the simulator must answer JSON, never a stack trace
             err = ApiError(500, "internal_error", "A server error occurred.")
             self._json(500, err.body())
+        finally:
+            self._record_exchange()  # a dropped connection: no answer was sent
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
@@ -342,12 +397,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "not_found", "Not found.")
             ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
             if ctype != "application/json":
-                raise ApiError(400, "bad_request", "Expected Content-Type: application/json.")
+                raise ApiError(
+                    415, "unsupported_media_type", "Expected Content-Type: application/json."
+                )
             raw = self._read_body()
             try:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "bad_request", "The body is not valid JSON.") from None
+                detail = {"non_field_errors": ["The body is not valid JSON."]}
+                raise ApiError(400, "validation_error", "Invalid input", detail) from None
             changes = validate_update(body)
             before = store.page(slug)
             assert before is not None
@@ -365,8 +423,31 @@ class _Handler(BaseHTTPRequestHandler):
                     "This page is pushed by a parent domain and can't be edited here.",
                     {"is_pushed_by_parent": ["Edit the page on the parent domain."]},
                 )
-            updated = store.update_page(slug, changes, user)
+            faults = self.server.faults
+            during = faults.edit_during_put
+            if during and during.get("slug") == slug:
+                faults.pop("edit_during_put")
+            else:
+                during = None
+            if during and during.get("when") == "before":
+                self._edit_as_someone_else(slug, during)
+            updated = store.update_page(slug, changes, user, replace=not self.server.lenient_put)
             self.server.platform.saved(before, updated)
+            corrupt = faults.pop("corrupt_put")
+            if corrupt:
+                stored = store.page(slug)
+                assert stored is not None
+                _CORRUPT[corrupt](stored)
+                store.put_raw_page(stored)
+            if during and during.get("when") != "before":
+                self._edit_as_someone_else(slug, during)
+            time.sleep(faults.pop("put_answer_delay") or 0)
+            answer = faults.pop("put_answer")
+            if answer:
+                self._faulty = True  # not the simulator's own answer: off the contract
+                raw = answer.get("body", "")
+                self._send(answer.get("status", 502), raw.encode("utf-8"), "application/json")
+                return
             if self.server.faults.take("lose_put_response"):
                 self._drop()
                 return
@@ -414,11 +495,16 @@ class _Handler(BaseHTTPRequestHandler):
             if edit["after_reads"] > 0:
                 return
             faults.concurrent_edit = None
+        self._edit_as_someone_else(slug, edit)
+
+    def _edit_as_someone_else(self, slug: str, edit: dict[str, Any]) -> None:
+        """Another editor saves the page in the back office: every field kept."""
         page = self.server.store.page(slug)
         assert page is not None
         note = edit.get("html", "<p>Modifié par quelqu'un d'autre.</p>")
-        html = {lang: text + note for lang, text in page["content"]["html"].items()}
-        self.server.store.update_page(slug, {"content": {"html": html}}, "someone.else")
+        body = {k: page[k] for k in _WRITABLE}
+        body["content"]["html"] = {k: v + note for k, v in page["content"]["html"].items()}
+        self.server.store.update_page(slug, body, "someone.else")
 
     # -- public pages ---------------------------------------------------
     def _cookies(self, language: str | None) -> list[tuple[str, str]]:
@@ -608,6 +694,7 @@ class _Server(ThreadingHTTPServer):
     log_lock: threading.Lock
     extra_cookies: list[str]
     secure_cookies: bool
+    lenient_put: bool
 
 
 class Simulator:
@@ -630,9 +717,12 @@ class Simulator:
         read_only_key: str | None = None,
         state: dict[str, Any] | None = None,
         secure_cookies: bool = False,
+        lenient_put: bool = False,
         tls: bool = False,
         tls_names: tuple[str, ...] | None = None,
     ) -> None:
+        """``lenient_put`` keeps the writable fields a PUT leaves out, where the
+        official contract (the default) resets them: for trying out old clients."""
         if not 0 <= port <= 65535:
             raise ConfigError(f"simulator port {port}: expected 0 (any free port) to 65535")
         self._tmp = None if state_dir else tempfile.mkdtemp(prefix="ods-sim-")
@@ -646,6 +736,7 @@ class Simulator:
         self._keys = keys
         self._initial = state
         self._secure = secure_cookies
+        self._lenient_put = lenient_put
         self._tls = tls
         self._tls_names = tls_names or tuple(dict.fromkeys((host, "127.0.0.1", "::1", "localhost")))
         self.ca_bundle: Path | None = None
@@ -704,6 +795,7 @@ class Simulator:
         server.log_lock = threading.Lock()
         server.extra_cookies = []
         server.secure_cookies = self._secure
+        server.lenient_put = self._lenient_put
         self._server = server
         # A short poll interval makes stop() quick: tests start one per test.
         self._thread = threading.Thread(

@@ -18,6 +18,15 @@ from typing import Any
 
 DATA = resources.files("ods_charter") / "data"
 CHARTER_SLUG = "charte-cookies"
+# What a writable field becomes when a PUT leaves it out (content is required).
+WRITABLE_DEFAULTS: dict[str, Any] = {
+    "title": {},
+    "description": "",
+    "template": "custom.html",
+    "tags": [],
+    "is_restricted": False,
+    "is_archived": False,
+}
 
 
 def data_text(name: str) -> str:
@@ -106,8 +115,14 @@ class StateStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state.", suffix=".tmp")
             try:
+                text = json.dumps(self.data, ensure_ascii=False, indent=1)
+                if not text.isascii():
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:  # a lone surrogate a test stored
+                        text = json.dumps(self.data, indent=1)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(self.data, handle, ensure_ascii=False, indent=1)
+                    handle.write(text)
                 os.replace(tmp, self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -127,15 +142,25 @@ class StateStore:
             page = self.data["pages"].get(slug)
             return copy.deepcopy(page) if page is not None else None
 
-    def update_page(self, slug: str, changes: dict[str, Any], username: str) -> dict[str, Any]:
-        """Apply writable fields, stamp the edit, record it, persist; return the page."""
+    def update_page(
+        self, slug: str, changes: dict[str, Any], username: str, *, replace: bool = True
+    ) -> dict[str, Any]:
+        """Apply a PUT's writable fields, stamp the edit, record it, persist.
+
+        ``replace`` follows the contract: a PUT replaces the page with what it is
+        given, so a writable field left out goes back to its default. With
+        ``replace=False`` (the lenient switch) fields left out are kept.
+        """
         with self.lock:
             page = self.data["pages"][slug]
-            content = changes.pop("content", None)
-            if content is not None:
-                for kind in ("html", "css"):
-                    if kind in content:
-                        page["content"][kind] = content[kind]
+            changes = copy.deepcopy(changes)
+            content = changes.pop("content", None) or {}
+            if replace:
+                page.update(copy.deepcopy(WRITABLE_DEFAULTS))
+                page["content"] = {"html": {}, "css": {}}
+            for kind in ("html", "css"):
+                if kind in content:
+                    page["content"][kind] = content[kind]
             page.update(changes)
             page["updated_at"] = now_iso(page["updated_at"])
             page["updated_by"] = {"username": username}
