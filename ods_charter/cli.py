@@ -248,9 +248,6 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Edit a page pushed by a parent domain anyway.")
-]
 BackupOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Where backups go.")]
 SubdomainsOpt = Annotated[
     bool,
@@ -465,7 +462,6 @@ def rollback(
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    force: ForceOpt = False,
     backup_dir: BackupOpt = None,
     include_subdomains: SubdomainsOpt = False,
     to_slug: Annotated[
@@ -491,7 +487,6 @@ def rollback(
         slug=to_slug or cfg.slug,
         to_slug=to_slug is not None,
         force_portal=force_portal,
-        force=force,
     )
     plan.publish_step = cfg.publish_step
     _write_plan(

@@ -225,7 +225,6 @@ def plan_rollback(
     slug: str,
     to_slug: bool = False,
     force_portal: bool = False,
-    force: bool = False,
 ) -> Plan:
     """Restore a backup onto ``slug``: refused when it was taken on another
     portal (unless ``force_portal``) or of another page (unless ``to_slug``)."""
