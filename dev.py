@@ -3,7 +3,7 @@
 
 python3 dev.py demo    # install into .venv, then run the full demo
 python3 dev.py test    # install into .venv, then run every gate and the tests
-python3 dev.py bench   # install the benchmark extras, then run benchmarks/
+python3 dev.py bench   # regular install into .venv-bench, then run benchmarks/
 python3 dev.py mutate [publish ...] [--max-children N]
                        # mutation testing of the write path (mutmut 3; slow, not in CI)
 """
@@ -23,31 +23,24 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 
 
-def _ensure_venv(extras: str) -> None:
-    if not PY.exists():
-        print("creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+def _ensure_venv(extras: str, venv_dir: Path = VENV, editable: bool = True) -> Path:
+    """A venv with ods-charter[extras] installed; returns its python."""
+    python = venv_dir / BIN.name / "python"
+    if not python.exists():
+        print(f"creating {venv_dir.name} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     # Reinstall only when pyproject.toml or the extras changed: keeps reruns fast.
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / ".ods-charter-installed"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    print(f"installing ods-charter[{extras}] into .venv ...", flush=True)
-    subprocess.run(
-        [
-            str(PY),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "-e",
-            f".[{extras}]",
-        ],
-        cwd=ROOT,
-        check=True,
-    )
-    stamp.write_text(digest)
+    stamp = venv_dir / ".ods-charter-installed"
+    if not (stamp.exists() and stamp.read_text() == digest):
+        print(f"installing ods-charter[{extras}] into {venv_dir.name} ...", flush=True)
+        target = ["-e", f".[{extras}]"] if editable else [f".[{extras}]"]
+        subprocess.run([*pip, *target], cwd=ROOT, check=True)
+        stamp.write_text(digest)
+    elif not editable:  # a regular install is a copy: refresh it with today's code
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", "."], cwd=ROOT, check=True)
+    return python
 
 
 def _run(*args: str) -> None:
@@ -96,8 +89,14 @@ def main() -> None:
     elif command == "mutate":
         _mutate(sys.argv[2:])
     elif command == "bench":
-        _ensure_venv("test,bench")
-        _run(str(PY), "-m", "benchmarks", *sys.argv[2:])
+        # A regular (not editable) install, as users have it: an editable one
+        # adds an import hook that start-up figures would wrongly include.
+        python = _ensure_venv("bench", ROOT / ".venv-bench", editable=False)
+        # -P: the installed package is imported, not the source tree beside it;
+        # benchmarks/ itself comes from the end of the path.
+        code = "import runpy, sys; sys.path.append(sys.argv.pop(1)); "
+        code += "runpy.run_module('benchmarks', run_name='__main__', alter_sys=True)"
+        _run(str(python), "-P", "-c", code, str(ROOT), *sys.argv[2:])
     else:
         print(__doc__)
         sys.exit(0 if command in {"help", "-h", "--help"} else 2)

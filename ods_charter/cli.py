@@ -47,7 +47,11 @@ ConfigsOpt = Annotated[
     typer.Option("--config", "-c", help="Portal configuration file(s); repeat for several."),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every portal in config/portals/*.toml.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Portals processed at once, in all.")]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option("--processes", help="Worker processes for many portals; default: one per core."),
+]
 
 
 def _config(path: Path, base_url: str | None) -> PortalConfig:
@@ -93,29 +97,35 @@ def _one_or_fleet(
     all_portals: bool,
     task: Any,
     jobs: int,
+    processes: int | None,
     base_url: str | None,
     fmt: str,
     output: Path | None,
 ) -> Path:
     """The one config to use; with several (or --all), run ``task`` over every
     portal, print one summary table and exit."""
-    import os
-
-    from ods_charter import fleet
-
     configs = configs or [DEFAULT_CONFIG]
     if not all_portals and len(configs) == 1:
         return configs[0]
+    import os
+
+    from ods_charter import fleet  # only here: one portal's start-up does not pay for it
+
     paths = fleet.portal_configs(configs, all_portals)
     # A progress bar only for a person at a terminal: never in CI logs or pipes.
     show = sys.stderr.isatty() and not os.environ.get("CI")
     if show:
         with typer.progressbar(length=len(paths), label="portals", file=sys.stderr) as bar:
             summaries = fleet.run_fleet(
-                paths, task, jobs=jobs, base_url=base_url, on_done=lambda _: bar.update(1)
+                paths,
+                task,
+                jobs=jobs,
+                processes=processes,
+                base_url=base_url,
+                on_done=lambda _: bar.update(1),
             )
     else:
-        summaries = fleet.run_fleet(paths, task, jobs=jobs, base_url=base_url)
+        summaries = fleet.run_fleet(paths, task, jobs=jobs, processes=processes, base_url=base_url)
     _emit(fleet.format_fleet(summaries, fmt if fmt in {"json", "markdown"} else "text"), output)
     raise typer.Exit(fleet.fleet_exit_code(summaries))
 
@@ -168,6 +178,7 @@ def check(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     lang: LangOpt = None,
     fmt: Annotated[
         str, typer.Option("--format", help="text | json | markdown | github | junit | html")
@@ -184,15 +195,14 @@ def check(
 ) -> None:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
-    from ods_charter.fleet import api_check_task, check_task
     from ods_charter.output import check_report
 
     if source not in {"public", "api"}:
         raise typer.BadParameter(f"--source {source!r}: expected public or api")
     if source == "api" and (file or url):
         raise typer.BadParameter("--source api reads the portal's API copy: drop --file/--url")
-    task = api_check_task if source == "api" else check_task
-    one = _one_or_fleet(config, all_portals, task, jobs, base_url, fmt, output)
+    task = _api_check_task if source == "api" else _check_task
+    one = _one_or_fleet(config, all_portals, task, jobs, processes, base_url, fmt, output)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     languages = lang or ([registry.default_language] if file else list(cfg.languages))
@@ -397,12 +407,53 @@ def publish(
         raise typer.Exit(live.exit_code)
 
 
+def _check_task(cfg: PortalConfig, registry: Registry) -> Any:
+    # Module-level, so that it pickles to worker processes; fleet code is
+    # imported only when many portals are checked.
+    from ods_charter.fleet import check_task
+
+    return check_task(cfg, registry)
+
+
+def _api_check_task(cfg: PortalConfig, registry: Registry) -> Any:
+    """``check --source api`` for one portal of many, with its own key."""
+    from ods_charter.fleet import api_check_task
+
+    return api_check_task(cfg, registry)
+
+
+def _sync_task(
+    cfg: PortalConfig,
+    registry: Registry,
+    *,
+    dry_run: bool,
+    verify_live: bool,
+    include_subdomains: bool,
+    backup_dir: Path,
+) -> Any:
+    """One portal of ``sync --all``: its own key, no questions (a page with
+    subdomain copies needs --include-subdomains); module-level, so it pickles."""
+    from ods_charter.sync import sync as run_sync
+
+    outcome = run_sync(
+        cfg,
+        registry,
+        _client(cfg, fleet=True),
+        confirm=_confirm(True, include_subdomains),
+        dry_run=dry_run,
+        verify_live=verify_live,
+        backup_dir=backup_dir,
+    )
+    return outcome.summary(cfg)
+
+
 @app.command()
 def sync(
     config: ConfigsOpt = None,
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     include_subdomains: SubdomainsOpt = False,
@@ -421,19 +472,16 @@ def sync(
 
             raise ConfigError("sync of several portals asks no questions: pass --yes or --dry-run")
 
-        def task(cfg: PortalConfig, registry: Registry) -> Any:
-            outcome = run_sync(
-                cfg,
-                registry,
-                _client(cfg, fleet=True),
-                confirm=_confirm(True, include_subdomains),
-                dry_run=dry_run,
-                verify_live=verify_live,
-                backup_dir=_backup_dir(backup_dir),
-            )
-            return outcome.summary(cfg)
+        from functools import partial
 
-        _one_or_fleet(configs, all_portals, task, jobs, base_url, "text", None)
+        task = partial(
+            _sync_task,
+            dry_run=dry_run,
+            verify_live=verify_live,
+            include_subdomains=include_subdomains,
+            backup_dir=_backup_dir(backup_dir),
+        )
+        _one_or_fleet(configs, all_portals, task, jobs, processes, base_url, "text", None)
     cfg = _config(configs[0], base_url)
     registry = _registry(cfg)
     outcome = run_sync(
@@ -552,6 +600,7 @@ def scan(
     base_url: BaseUrlOpt = None,
     all_portals: AllOpt = False,
     jobs: JobsOpt = 8,
+    processes: ProcessesOpt = None,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Paths to visit; default [scan].")
     ] = None,
@@ -566,7 +615,7 @@ def scan(
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
-    one = _one_or_fleet(config, all_portals, scan_task, jobs, base_url, fmt, None)
+    one = _one_or_fleet(config, all_portals, scan_task, jobs, processes, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
@@ -610,6 +659,20 @@ def pages(
     typer.echo(format_pages(code_editor_pages(_client(cfg)), fmt))
 
 
+def _only_command(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
+    """The app to run: with a command named, an app of that command alone, since
+    typer builds every command's options at each start (a tenth of `check`'s)."""
+    import copy
+
+    for info in app.registered_commands:
+        name = info.name or getattr(info.callback, "__name__", "").replace("_", "-")
+        if argv and argv[0] == name:
+            one = copy.copy(app)
+            one.registered_commands = [info]
+            return one, argv[1:], f"ods-charter {name}"
+    return app, argv, "ods-charter"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, turn the project's errors into exit code 2."""
     from ods_charter.secrets import masked_output
@@ -625,7 +688,8 @@ def _run(argv: list[str] | None) -> None:
     try:
         load_dotenv_file()
         register_from_env()  # masked in every command's output, not only those that send it
-        code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
+        runner, args, prog = _only_command(sys.argv[1:] if argv is None else argv)
+        code = runner(args=args, prog_name=prog, standalone_mode=False)
     except OdsCharterError as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)

@@ -1,12 +1,22 @@
-"""Many portals at once: a bounded pool, one portal's failure never stops the others."""
+"""Many portals at once: worker processes (one per core) each running a bounded
+thread pool; one portal's failure never stops the others."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from multiprocessing import SimpleQueue
 from pathlib import Path
 
 from ods_charter.config import PortalConfig, load_config
@@ -69,25 +79,112 @@ def _run_one(path: Path, task: Task, base_url: str | None) -> PortalSummary:
         return PortalSummary(name, str(path), "error", error=message)
 
 
+Chunk = list[tuple[int, Path]]
+Report = Callable[[int, PortalSummary], None]
+
+
+def _run_chunk(
+    chunk: Chunk, task: Task, threads: int, base_url: str | None, report: Report
+) -> None:
+    """Run one process's share of the portals, ``threads`` at a time.
+
+    Only a window of portals is submitted at once, so that memory does not
+    grow with the number of portals (a pending future weighs about 1 KB).
+    """
+    running: dict[Future[PortalSummary], int] = {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for index, path in chunk:
+            if len(running) >= 2 * threads:  # twice: no thread waits for the next portal
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report(running.pop(future), future.result())
+            running[pool.submit(_run_one, path, task, base_url)] = index
+        for future in as_completed(running):
+            report(running[future], future.result())
+
+
+# A worker process sends each finished portal to the parent at once: the parent
+# shows progress as it goes and keeps every result a worker sent before dying.
+_results: SimpleQueue[tuple[int, PortalSummary] | None] | None = None
+
+
+def _init_worker(results: SimpleQueue[tuple[int, PortalSummary] | None]) -> None:
+    global _results
+    _results = results
+
+
+def _send(index: int, summary: PortalSummary) -> None:
+    assert _results is not None, "_init_worker runs first in every worker"
+    _results.put((index, summary))
+
+
+def _worker(chunk: Chunk, task: Task, threads: int, base_url: str | None) -> None:
+    _run_chunk(chunk, task, threads, base_url, _send)
+
+
+def default_processes() -> int:
+    """One per core this process may run on (a container may allow fewer than exist)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_fleet(
     configs: Sequence[Path],
     task: Task,
     *,
     jobs: int = 8,
+    processes: int | None = None,
     base_url: str | None = None,
     on_done: Callable[[PortalSummary], None] = lambda _: None,
 ) -> list[PortalSummary]:
-    """Run ``task`` for every portal with at most ``jobs`` at once; results in config order."""
+    """Run ``task`` for every portal, at most ``jobs`` at once in all, spread over
+    ``processes`` worker processes (default: one per core); results in config order.
+
+    ``task`` crosses to the workers by pickling: a module-level function (or a
+    ``functools.partial`` of one), never a closure. ``on_done`` runs in this
+    process, once per portal, as each finishes.
+    """
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
-    results: dict[Path, PortalSummary] = {}
-    with ThreadPoolExecutor(max_workers=min(jobs, len(configs)) or 1) as pool:
-        futures = {pool.submit(_run_one, path, task, base_url): path for path in configs}
-        for future in as_completed(futures):
-            summary = future.result()
-            results[futures[future]] = summary
-            on_done(summary)
-    return [results[path] for path in configs]
+    if processes is not None and processes < 1:
+        raise ConfigError("--processes must be at least 1")
+    indexed = list(enumerate(configs))
+    results: dict[int, PortalSummary] = {}
+
+    def report(index: int, summary: PortalSummary) -> None:
+        results[index] = summary
+        on_done(summary)
+
+    count = max(1, min(processes or default_processes(), jobs, len(indexed)))
+    if count == 1:
+        _run_chunk(indexed, task, min(jobs, len(indexed)) or 1, base_url, report)
+        return [results[i] for i, _ in indexed]
+    # Round-robin shares balance slow and fast portals listed side by side;
+    # the threads add up to exactly ``jobs``.
+    shares = [(indexed[i::count], jobs // count + (i < jobs % count)) for i in range(count)]
+    queue: SimpleQueue[tuple[int, PortalSummary] | None] = SimpleQueue()
+    with ProcessPoolExecutor(count, initializer=_init_worker, initargs=(queue,)) as pool:
+        futures = [
+            pool.submit(_worker, share, task, threads, base_url) for share, threads in shares
+        ]
+
+        def finished(_: Future[None]) -> None:
+            # SimpleQueue.put writes before it returns, so this None follows
+            # every result; it may be put twice, which is harmless.
+            if all(f.done() for f in futures):
+                queue.put(None)
+
+        for future in futures:
+            future.add_done_callback(finished)
+        while (item := queue.get()) is not None:
+            report(*item)
+    crashed = sorted({type(e).__name__ for f in futures if (e := f.exception()) is not None})
+    for index, path in indexed:
+        if index not in results:  # its worker died: killed, out of memory, crashed
+            error = f"the worker process ended before this portal finished ({', '.join(crashed)})"
+            report(index, PortalSummary(path.stem, str(path), "error", error=error))
+    return [results[i] for i, _ in indexed]
 
 
 def summarize_check(config: PortalConfig, result: CheckResult) -> PortalSummary:

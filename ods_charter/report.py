@@ -6,7 +6,6 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from xml.sax.saxutils import escape, quoteattr
 
 from ods_charter.diff import Change, CheckResult
 from ods_charter.text import normalize
@@ -137,6 +136,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def to_junit(result: CheckResult) -> str:
     """JUnit XML: one test case per cookie and language."""
+    # Imported here: saxutils pulls in urllib.request and http.client, which
+    # every other format's start-up would pay for.
+    from xml.sax.saxutils import escape, quoteattr
+
     cases: list[str] = []
     failures = 0
     for lang, d in result.languages.items():

@@ -182,6 +182,9 @@ class _Watchdog:
         self.local.watch = None
         with self._cond:
             watch.done = True
+            # The watch waits in the heap until its deadline: it must not keep
+            # the connection (and its TLS state) alive that long.
+            watch.connection = None
 
     def note(self, connection: urllib3.connection.HTTPConnection) -> None:
         watch: _Watch | None = getattr(self.local, "watch", None)
