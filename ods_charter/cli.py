@@ -606,22 +606,59 @@ def scan(
     ] = None,
     lang: LangOpt = None,
     browser: Annotated[
-        bool, typer.Option("--browser", help="Also run headless Chromium (JavaScript cookies).")
+        bool,
+        typer.Option(
+            "--browser", help="Also visit in headless Chromium: no choice, refuse all, accept all."
+        ),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json | markdown")] = "text",
+    har: Annotated[
+        Path | None,
+        typer.Option("--har", help="With --browser: save the raw exchanges as a HAR file."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    json_output: Annotated[
+        Path | None,
+        typer.Option("--json-output", help="Also write the JSON report here (for suggest)."),
+    ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence", help="Write an HTML file: registry, published page, observed per state."
+        ),
+    ] = None,
 ) -> None:
-    """Record the cookies the portal really sets and hold the registry to them."""
+    """Record the cookies the portal really sets and hold the registry to them.
+
+    With --browser, visits in three consent states (no interaction, refuse all,
+    accept all) and reports trackers set before consent or after a refusal."""
     from ods_charter.fleet import scan_task
     from ods_charter.scan import format_scan, scan_with_browser
     from ods_charter.scan import scan as run_scan
 
+    if har is not None and not browser:
+        raise typer.BadParameter("--har needs --browser")
+    one_portal = (browser, output, json_output, evidence)
+    if (all_portals or len(config or []) > 1) and any(x for x in one_portal):
+        raise typer.BadParameter(
+            "--browser, --output, --json-output and --evidence scan one portal at a time"
+        )
     one = _one_or_fleet(config, all_portals, scan_task, jobs, processes, base_url, fmt, None)
     cfg = _config(one, base_url)
     registry = _registry(cfg)
     result = run_scan(cfg, registry, paths=path, languages=lang)
     if browser:
-        result = scan_with_browser(cfg, registry, result)
-    typer.echo(format_scan(result, fmt))
+        result = scan_with_browser(cfg, registry, result, har_path=har)
+    _emit(format_scan(result, fmt), output)
+    if json_output is not None:
+        _emit(format_scan(result, "json"), json_output)
+    if evidence is not None:
+        from ods_charter import evidence as ev
+        from ods_charter.charter import run_check
+
+        _emit(ev.to_html(registry, run_check(cfg, registry), result), evidence)
     raise typer.Exit(result.exit_code)
 
 
@@ -657,6 +694,73 @@ def pages(
         raise typer.BadParameter(f"--format {fmt!r}: expected text or json")
     cfg = _config(config, base_url)
     typer.echo(format_pages(code_editor_pages(_client(cfg)), fmt))
+
+
+@app.command()
+def suggest(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Cookie names (instead of a scan).")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_url: BaseUrlOpt = None,
+    from_scan: Annotated[
+        Path | None,
+        typer.Option("--from-scan", help="The undeclared cookies of a scan --format json file."),
+    ] = None,
+    run_scan: Annotated[
+        bool, typer.Option("--scan", help="Scan the portal now and take its undeclared cookies.")
+    ] = False,
+    browser: Annotated[bool, typer.Option("--browser", help="With --scan: scan in Chromium.")] = (
+        False
+    ),
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="The domain that set the named cookies.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Add the entries to the registry (never publishes).")
+    ] = False,
+) -> None:
+    """Propose registry entries for undeclared cookies; TODO marks what a person must write."""
+    from urllib.parse import urlsplit
+
+    from ods_charter import suggest as sg
+
+    if sum(bool(x) for x in (names, from_scan, run_scan)) != 1:
+        raise typer.BadParameter("give cookie names, --from-scan FILE or --scan (one of them)")
+    if browser and not run_scan:
+        raise typer.BadParameter("--browser goes with --scan")
+    cfg = _config(config, base_url)
+    registry = sg.read_registry_file(cfg.registry_path)
+    host = urlsplit(cfg.base_url).hostname or ""
+    if from_scan is not None:
+        observed, host = sg.observed_from_scan(from_scan)
+    elif run_scan:
+        from ods_charter.scan import scan as do_scan
+        from ods_charter.scan import scan_with_browser
+
+        result = do_scan(cfg, _registry(cfg))
+        if browser:
+            result = scan_with_browser(cfg, _registry(cfg), result)
+        seen = {c.name: c for c in result.cookies}
+        undeclared = [f.cookie for f in result.findings if f.kind == "undeclared"]
+        observed = [
+            sg.Observed(n, seen[n].domain, sg.observed_days(seen[n].lifetime_days))
+            for n in undeclared
+        ]
+    else:
+        observed = [sg.Observed(n, domain or "") for n in names or []]
+    suggestions = sg.suggest(observed, registry, host)
+    if not suggestions:
+        typer.echo("nothing to suggest: the registry covers every cookie given", err=True)
+        return
+    typer.echo(sg.render(suggestions, registry.languages), nl=False)
+    if write:
+        sg.write(registry, suggestions)
+        typer.echo(
+            f"added {len(suggestions)} entries to {registry.path}; replace every TODO, "
+            "then run ods-charter validate (nothing was published)",
+            err=True,
+        )
 
 
 def _only_command(argv: list[str]) -> tuple[typer.Typer, list[str], str]:

@@ -41,6 +41,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "proxy": str,
     },
     "scan": {"paths": list, "languages": list, "require_secure": bool},
+    "consent": {"accept": str, "refuse": str, "third_party_ok": list},
 }
 
 
@@ -68,6 +69,9 @@ class PortalConfig:
     scan_paths: tuple[str, ...] = ()  # empty: DEFAULT_SCAN_PATHS and the charter page
     scan_languages: tuple[str, ...] = ()
     scan_require_secure: bool | None = None  # None: when base_url is HTTPS
+    consent_accept: str | None = None  # CSS selector of the banner's "accept all" button
+    consent_refuse: str | None = None  # ... and of its "refuse all" button
+    third_party_ok: tuple[str, ...] = ()  # hosts a visitor may meet before consenting
     source: Path | None = None
     api_key_env: str | None = None  # None: DEFAULT_KEY_ENV, and no key in fleet mode
     flg: Mapping[str, str] = field(default_factory=dict)  # content language -> ?flg= code
@@ -238,6 +242,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         scan_paths=_strings(scan.get("paths", []), file, "[scan] paths"),
         scan_languages=_strings(scan.get("languages", []), file, "[scan] languages"),
         scan_require_secure=scan.get("require_secure"),
+        consent_accept=data.get("consent", {}).get("accept"),
+        consent_refuse=data.get("consent", {}).get("refuse"),
+        third_party_ok=_strings(
+            data.get("consent", {}).get("third_party_ok", []), file, "[consent] third_party_ok"
+        ),
         source=file,
         api_key_env=key_env,
         flg=dict(flg),

@@ -129,6 +129,20 @@ def _texts(
     return dict(raw)
 
 
+TODO = "TODO"  # what ods-charter suggest leaves for a person to write
+
+
+def _unreviewed(raw: dict[str, Any]) -> str | None:
+    """The first field still holding ``TODO``, as ``purpose.fr`` or ``provider``."""
+    for key in ("provider", "category", "service", "purpose"):
+        value = raw.get(key)
+        texts = value.items() if isinstance(value, dict) else [("", value)]
+        for lang, item in texts:
+            if isinstance(item, str) and item.strip().startswith(TODO):
+                return f"{key}.{lang}" if lang else key
+    return None
+
+
 def _cookie(raw: Any, path: Path, text: str, languages: tuple[str, ...], index: int) -> Cookie:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: cookies[{index}]: expected a [[cookies]] table")
@@ -145,6 +159,12 @@ def _cookie(raw: Any, path: Path, text: str, languages: tuple[str, ...], index: 
         raise ConfigError(
             f"{_where(path, text, name)}: unknown key(s) {', '.join(unknown)}; "
             f"expected some of {', '.join(sorted(_COOKIE_KEYS))}"
+        )
+    unreviewed = _unreviewed(raw)
+    if unreviewed:
+        raise ConfigError(
+            f"{_where(path, text, name, unreviewed)}: still {TODO}: a suggested entry "
+            "must be reviewed and completed before it can be used"
         )
     provider = raw.get("provider")
     if not isinstance(provider, str) or not provider.strip() or _CONTROL.search(provider):

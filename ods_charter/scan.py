@@ -8,13 +8,19 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ods_charter.config import PortalConfig
+from ods_charter.consent import STATE_LABELS
 from ods_charter.fetch import with_language
-from ods_charter.registry import Registry
+from ods_charter.lint import MAX_LIFETIME_DAYS
+from ods_charter.registry import Cookie, Registry
 from ods_charter.transport import Transport
+
+if TYPE_CHECKING:
+    from ods_charter.browser import BrowserCookie
 
 # Login session cookies: stealing one is stealing the account, so HttpOnly is a must.
 _AUTH_COOKIE = re.compile(
@@ -37,9 +43,35 @@ class SeenCookie:
 
 @dataclass
 class Finding:
-    kind: str  # undeclared | lifetime | insecure | not_seen
-    cookie: str
+    # before_consent | after_refusal (errors); undeclared | lifetime | insecure |
+    # third_party (warnings); not_seen | no_banner (information)
+    kind: str
+    cookie: str  # the cookie's name, or a host for third_party
     message: str
+    state: str = ""  # the consent state it was seen in, when it matters
+    url: str = ""
+
+    @property
+    def severity(self) -> str:
+        if self.kind in ERRORS:
+            return "error"
+        return "info" if self.kind in INFORMATION else "warning"
+
+
+ERRORS = {"before_consent", "after_refusal"}
+INFORMATION = {"not_seen", "no_banner"}
+
+
+@dataclass
+class StateSeen:
+    """What a visitor meets in one consent state (see :mod:`ods_charter.consent`)."""
+
+    state: str
+    cookies: list[SeenCookie] = field(default_factory=list)
+    local_storage: list[str] = field(default_factory=list)
+    session_storage: list[str] = field(default_factory=list)
+    third_parties: dict[str, str] = field(default_factory=dict)  # host -> page URL
+    banner: str | None = None
 
 
 @dataclass
@@ -48,18 +80,22 @@ class ScanResult:
     cookies: list[SeenCookie] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     local_storage: list[str] = field(default_factory=list)
+    states: list[StateSeen] = field(default_factory=list)
+    evidence: dict[str, str] = field(default_factory=dict)  # when and how it was observed
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.kind != "not_seen" for f in self.findings) else 0
+        return 1 if any(f.kind not in INFORMATION for f in self.findings) else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "status": "findings" if self.exit_code else "ok",
             "urls": self.urls,
             "cookies": [asdict(c) for c in self.cookies],
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [{**asdict(f), "severity": f.severity} for f in self.findings],
             "local_storage": self.local_storage,
+            "states": [asdict(s) for s in self.states],
+            "evidence": self.evidence,
         }
 
 
@@ -115,11 +151,15 @@ def assess(registry: Registry, seen: list[SeenCookie], *, require_secure: bool) 
         if entry is None:
             findings.append(
                 Finding(
-                    "undeclared", cookie.name, f"set by {cookie.first_url}, not in the registry"
+                    "undeclared",
+                    cookie.name,
+                    f"set by {cookie.first_url}, not in the registry",
+                    url=cookie.first_url,
                 )
             )
-        elif (
-            entry.lifetime_days is not None
+        if (
+            entry is not None
+            and entry.lifetime_days is not None
             and cookie.lifetime_days is not None
             and cookie.lifetime_days > entry.lifetime_days + _LIFETIME_SLACK_DAYS
         ):
@@ -129,6 +169,17 @@ def assess(registry: Registry, seen: list[SeenCookie], *, require_secure: bool) 
                     cookie.name,
                     f"lives {cookie.lifetime_days:.0f} days, the registry says "
                     f"{entry.lifetime_days}",
+                )
+            )
+        elif (
+            cookie.lifetime_days is not None
+            and cookie.lifetime_days > MAX_LIFETIME_DAYS + _LIFETIME_SLACK_DAYS
+        ):
+            findings.append(
+                Finding(
+                    "lifetime",
+                    cookie.name,
+                    f"lives {cookie.lifetime_days:.0f} days, over the CNIL's 13 months",
                 )
             )
         problems = []
@@ -148,6 +199,89 @@ def assess(registry: Registry, seen: list[SeenCookie], *, require_secure: bool) 
                     "declared but never set during the scan (it may need a login or a consent)",
                 )
             )
+    return findings
+
+
+def needs_consent(entry: Cookie | None) -> bool:
+    """Whether a cookie may only be set after the visitor said yes.
+
+    Exempt: ``necessary`` cookies, and audience measurement marked
+    ``consent_exempt`` that meets the CNIL's conditions (first-party
+    statistics living 13 months at most). An undeclared cookie is never exempt.
+    """
+    if entry is None:
+        return True
+    if entry.category == "necessary":
+        return False
+    return not (
+        entry.consent_exempt
+        and entry.category == "statistics"
+        and not entry.third_party
+        and entry.lifetime_days is not None
+        and entry.lifetime_days <= MAX_LIFETIME_DAYS
+    )
+
+
+def _third_party(host: str, portal_host: str, allowed: tuple[str, ...]) -> bool:
+    if host == portal_host or host.endswith("." + portal_host):
+        return False
+    return not any(host == ok or host.endswith("." + ok) for ok in allowed)
+
+
+def assess_consent(
+    registry: Registry, states: list[StateSeen], config: PortalConfig
+) -> list[Finding]:
+    """Cookies and hosts a visitor meets without having said yes."""
+    findings: list[Finding] = []
+    portal_host = urlsplit(config.base_url).hostname or ""
+    for seen in states:
+        label = STATE_LABELS[seen.state]
+        if seen.state == "accept":
+            if seen.banner is None:
+                findings.append(
+                    Finding(
+                        "no_banner",
+                        "",
+                        "no consent banner found to accept: set [consent] accept/refuse "
+                        "selectors in portal.toml",
+                        seen.state,
+                    )
+                )
+            continue
+        if seen.state == "refuse" and seen.banner is None:
+            findings.append(
+                Finding(
+                    "no_banner",
+                    "",
+                    "no consent banner found to refuse: 'refuse all' could not be tested",
+                    seen.state,
+                )
+            )
+            continue
+        kind = "before_consent" if seen.state == "none" else "after_refusal"
+        when = "before any consent" if seen.state == "none" else "after the visitor refused"
+        for cookie in seen.cookies:
+            if needs_consent(registry.find_match(cookie.name)):
+                findings.append(
+                    Finding(
+                        kind,
+                        cookie.name,
+                        f"set {when} (state '{label}') on {cookie.first_url}",
+                        seen.state,
+                        cookie.first_url,
+                    )
+                )
+        for host, url in sorted(seen.third_parties.items()):
+            if _third_party(host, portal_host, config.third_party_ok):
+                findings.append(
+                    Finding(
+                        "third_party",
+                        host,
+                        f"third-party host contacted {when} (state '{label}') from {url}",
+                        seen.state,
+                        url,
+                    )
+                )
     return findings
 
 
@@ -173,16 +307,38 @@ def scan(
             if cookie is not None and cookie.name not in by_name:
                 by_name[cookie.name] = cookie
     result.cookies = list(by_name.values())
+    # Plain HTTP requests are a visitor who has not answered the banner yet.
+    result.states = [StateSeen("none", list(result.cookies))]
     if require_secure is None:
         require_secure = config.expects_secure_cookies
     result.findings = assess(registry, result.cookies, require_secure=require_secure)
+    result.findings += assess_consent(registry, result.states, config)
+    result.evidence = _evidence("HTTP requests (no JavaScript)")
     return result
 
 
+def _evidence(method: str, browser: str = "") -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool = version("ods-charter")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        tool = "unknown"
+    out = {"observed_at": datetime.now(UTC).isoformat(timespec="seconds"), "tool": tool}
+    out["method"] = method
+    if browser:
+        out["browser"] = browser
+    return out
+
+
 _TITLES = {
+    "before_consent": "ERROR: set before consent",
+    "after_refusal": "ERROR: set after the visitor refused",
     "undeclared": "set by the portal, absent from the registry",
     "lifetime": "lives longer than the registry says",
     "insecure": "missing a security attribute",
+    "third_party": "third-party hosts contacted without consent",
+    "no_banner": "consent banner (information)",
     "not_seen": "declared but not seen (information)",
 }
 
@@ -195,15 +351,24 @@ def format_scan(result: ScanResult, fmt: str) -> str:
         ("### " if markdown else "")
         + f"Cookie scan: {len(result.cookies)} cookies seen on {len(result.urls)} URLs"
     ]
+    if len(result.states) > 1:
+        lines.append(
+            "states: "
+            + "; ".join(
+                f"{STATE_LABELS[s.state]}: {len(s.cookies)} cookies"
+                + (f" (banner: {s.banner})" if s.banner else "")
+                for s in result.states
+            )
+        )
     for kind, title in _TITLES.items():
         found = [f for f in result.findings if f.kind == kind]
         if not found:
             continue
         lines.append(f"\n{'#### ' if markdown else ''}{title}")
-        lines += [
-            f"- `{f.cookie}`: {f.message}" if markdown else f"  {f.cookie}: {f.message}"
-            for f in found
-        ]
+        for f in found:
+            subject = (f"`{f.cookie}`" if markdown else f.cookie) if f.cookie else ""
+            text = f"{subject}: {f.message}" if subject else f.message
+            lines.append(f"- {text}" if markdown else f"  {text}")
     if result.local_storage:
         lines.append("\nlocalStorage keys: " + ", ".join(result.local_storage))
     if not result.exit_code:
@@ -211,21 +376,59 @@ def format_scan(result: ScanResult, fmt: str) -> str:
     return "\n".join(lines)
 
 
-def scan_with_browser(config: PortalConfig, registry: Registry, result: ScanResult) -> ScanResult:
-    """Add what a real browser sees (cookies set by JavaScript, localStorage)."""
+def _seen(c: BrowserCookie, now: float) -> SeenCookie:
+    lifetime = None if c.expires < 0 else max(0.0, (c.expires - now) / 86400)
+    return SeenCookie(c.name, c.domain, c.path, lifetime, c.secure, c.httponly, c.samesite, c.url)
+
+
+def _has(seen: StateSeen, name: str) -> bool:
+    return any(c.name == name for c in seen.cookies)
+
+
+def scan_with_browser(
+    config: PortalConfig,
+    registry: Registry,
+    result: ScanResult,
+    *,
+    har_path: Path | None = None,
+) -> ScanResult:
+    """Visit again in headless Chromium, once per consent state: no interaction,
+    refuse all, accept all; cookies set by JavaScript and hosts contacted count too."""
     from ods_charter.browser import browse
+    from ods_charter.consent import banners_for
 
     now = datetime.now(UTC).timestamp()
-    cookies, storage = browse(result.urls)
-    known = {c.name for c in result.cookies}
-    for c in cookies:
-        if c.name in known:
-            continue
-        lifetime = None if c.expires < 0 else max(0.0, (c.expires - now) / 86400)
-        result.cookies.append(
-            SeenCookie(c.name, c.domain, c.path, lifetime, c.secure, c.httponly, c.samesite, c.url)
+    run = browse(result.urls, banners_for(config), har_path=har_path)
+    http_cookies = {c.name: c for c in result.cookies}
+    result.states = []
+    for visit in run.visits:
+        cookies = [_seen(c, now) for c in visit.cookies]
+        names = {c.name for c in cookies}
+        # Set-Cookie headers reach a browser in every state.
+        cookies += [c for n, c in http_cookies.items() if n not in names]
+        result.states.append(
+            StateSeen(
+                visit.state,
+                cookies,
+                visit.local_storage,
+                visit.session_storage,
+                visit.hosts,
+                visit.banner,
+            )
         )
-    result.local_storage = storage
+    union: dict[str, SeenCookie] = {}
+    for seen in result.states:
+        for cookie in seen.cookies:
+            union.setdefault(cookie.name, cookie)
+    result.cookies = list(union.values())
+    result.local_storage = sorted({k for s in result.states for k in s.local_storage})
     secure = config.expects_secure_cookies
     result.findings = assess(registry, result.cookies, require_secure=secure)
+    for finding in result.findings:
+        if finding.kind == "undeclared":
+            states = [STATE_LABELS[s.state] for s in result.states if _has(s, finding.cookie)]
+            finding.message += f" (seen in: {', '.join(states)})"
+    result.findings += assess_consent(registry, result.states, config)
+    method = "headless Chromium, one fresh context per consent state"
+    result.evidence = _evidence(method, run.browser_version)
     return result

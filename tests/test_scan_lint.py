@@ -44,7 +44,9 @@ def test_each_finding_appears_exactly_once(cli, project: Path, sim: Simulator) -
     code, report, _ = _scan(cli, project)
     assert code == 1
     findings = [(f["kind"], f["cookie"]) for f in report["findings"] if f["kind"] != "not_seen"]
+    # The tracker comes with the first answer: before the visitor could say anything.
     assert sorted(findings) == [
+        ("before_consent", "_hjSessionUser_123"),
         ("insecure", "sessionid"),
         ("lifetime", "sessionid"),
         ("undeclared", "_hjSessionUser_123"),
@@ -66,8 +68,10 @@ def test_patterns_cover_observed_names(cli, project: Path, sim: Simulator) -> No
     registry.write_text(
         registry.read_text()
         + '\n[[cookies]]\nname = "_pk_id*"\nprovider = "Matomo"\ncategory = "statistics"\n'
-        'lifetime_days = 390\npurpose.fr = "Audience"\npurpose.en = "Audience"\n'
+        'lifetime_days = 390\nconsent_exempt = true\npurpose.fr = "Audience"\n'
+        'purpose.en = "Audience"\n'
     )
+    # Exempt from consent (first-party statistics, 13 months): allowed before any choice.
     sim.set_cookies(["_pk_id.1.a2b3=xyz; Max-Age=33696000; Path=/"])
     code, report, _ = _scan(cli, project, "--path", "/")
     assert [f["kind"] for f in report["findings"] if f["cookie"].startswith("_pk")] == []

@@ -26,6 +26,7 @@ class Faults:
     put_answer_delay: float | None = None  # the next PUT is applied, then answers this late
     # The next PUT is applied, then answered with {"status", "body"} (a proxy's 502, ...).
     put_answer: dict[str, Any] | None = None
+    consent: str | None = None  # analytics misbehave: "before_consent" | "ignore_refusal"
     trickle: int = 0  # the next N answers start one byte at a time
     trickle_bytes: int = 40  # how many bytes go one at a time (the rest at once)
     trickle_delay: float = 0.1  # seconds between two of those bytes
@@ -46,6 +47,7 @@ class Faults:
             "truncate",
             "lose_put_response",
             "concurrent_edit",
+            "consent",
             "corrupt_put",
             "edit_during_put",
             "put_answer_delay",
@@ -61,6 +63,8 @@ class Faults:
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        if spec.get("consent") not in (None, "before_consent", "ignore_refusal"):
+            raise ValueError("consent: expected before_consent, ignore_refusal or null")
         with self.lock:
             for key, value in spec.items():
                 setattr(self, key, None if value is None and key == "retry_after" else value)
@@ -79,6 +83,7 @@ class Faults:
             self.fail_status, self.fail_methods = 503, None
             self.corrupt_put, self.edit_during_put, self.put_answer_delay = None, None, None
             self.put_answer = None
+            self.consent = None
             self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
             self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
             self.next_origin = None

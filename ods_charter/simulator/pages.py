@@ -167,3 +167,56 @@ class Platform:
             ("X-RateLimit-Reset", str(int(reset.timestamp()))),
         ]
         return body, headers
+
+
+# The consent banner of the chrome, made to work, and a Matomo-like analytics tag
+# that waits for consent. ``fault`` makes it misbehave on purpose:
+# "before_consent" measures at once, "ignore_refusal" measures after a refusal.
+_CONSENT_SCRIPT = """<script>
+(function () {
+    var TRACKER = @@TRACKER@@, FAULT = @@FAULT@@;
+    var banner = document.querySelector(".ods-cookie-consent");
+    function choice() {
+        var m = document.cookie.match(/(?:^|; )cookies_preferences=([^;]*)/);
+        return m ? m[1] : null;
+    }
+    function measure() {
+        if (!TRACKER) { return; }
+        if (document.cookie.indexOf("_pk_id.1.5f3a=") < 0) {
+            document.cookie = "_pk_id.1.5f3a=" + Math.random().toString(16).slice(2)
+                + "; max-age=33955200; path=/; SameSite=Lax";
+        }
+        document.cookie = "_pk_ses.1.5f3a=1; max-age=1800; path=/; SameSite=Lax";
+        new Image().src = TRACKER + "/matomo.php?idsite=1&rec=1&url="
+            + encodeURIComponent(location.href);
+    }
+    function choose(value) {
+        document.cookie = "cookies_preferences=" + value
+            + "; max-age=15552000; path=/; SameSite=Lax";
+        if (banner) { banner.style.display = "none"; }
+        if (value === "accepted" || FAULT === "ignore_refusal") { measure(); }
+    }
+    var given = choice();
+    if (given && banner) { banner.style.display = "none"; }
+    if (given === "accepted" || FAULT === "before_consent"
+            || (given === "refused" && FAULT === "ignore_refusal")) { measure(); }
+    if (banner) {
+        banner.querySelector('[ng-click*="accept"]').addEventListener("click", function () {
+            choose("accepted");
+        });
+        banner.querySelector('[ng-click*="refuse"]').addEventListener("click", function () {
+            choose("refused");
+        });
+    }
+})();
+</script>
+"""
+
+
+def with_consent(page: str, tracker: str | None, fault: str | None) -> str:
+    """``page`` with its consent banner wired up (and analytics when a tracker is set)."""
+    script = _CONSENT_SCRIPT.replace("@@TRACKER@@", json.dumps(tracker)).replace(
+        "@@FAULT@@", json.dumps(fault)
+    )
+    head, found, tail = page.rpartition("</body>")
+    return head + script + found + tail if found else page

@@ -542,6 +542,7 @@ class _Handler(BaseHTTPRequestHandler):
         html_type = "text/html; charset=utf-8"
 
         def page(body: str, status: int = 200) -> None:
+            body = pages.with_consent(body, self.server.tracker_url, self.server.faults.consent)
             self._send(status, body.encode("utf-8"), html_type, cookies)
 
         match = re.fullmatch(r"/pages?/([^/]+)/?", path)
@@ -694,7 +695,45 @@ class _Server(ThreadingHTTPServer):
     log_lock: threading.Lock
     extra_cookies: list[str]
     secure_cookies: bool
+    tracker_url: str | None
     lenient_put: bool
+
+
+class _TrackerHandler(BaseHTTPRequestHandler):
+    """A third-party analytics host: logs each hit, answers 204."""
+
+    server: _TrackerServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: hits are in ``Simulator.tracker_hits``."""
+
+    def do_GET(self) -> None:
+        with self.server.log_lock:
+            self.server.hits.append(self.path)
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _TrackerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    hits: list[str]
+    log_lock: threading.Lock
+
+
+def _start_tracker() -> tuple[_TrackerServer, str]:
+    """A listener on another loopback address, so that its host differs from the portal's."""
+    try:
+        server = _TrackerServer(("127.0.0.2", 0), _TrackerHandler)
+        host = "127.0.0.2"
+    except OSError:  # systems where only 127.0.0.1 answers: another name for it
+        server = _TrackerServer(("127.0.0.1", 0), _TrackerHandler)
+        host = "localhost"
+    server.hits, server.log_lock = [], threading.Lock()
+    serve = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    serve.daemon = True
+    serve.start()
+    return server, f"http://{host}:{server.server_address[1]}"
 
 
 class Simulator:
@@ -717,6 +756,7 @@ class Simulator:
         read_only_key: str | None = None,
         state: dict[str, Any] | None = None,
         secure_cookies: bool = False,
+        analytics: bool = False,
         lenient_put: bool = False,
         tls: bool = False,
         tls_names: tuple[str, ...] | None = None,
@@ -736,6 +776,8 @@ class Simulator:
         self._keys = keys
         self._initial = state
         self._secure = secure_cookies
+        self._analytics = analytics  # pages carry a Matomo-like tag and a tracker listens
+        self._tracker: _TrackerServer | None = None
         self._lenient_put = lenient_put
         self._tls = tls
         self._tls_names = tls_names or tuple(dict.fromkeys((host, "127.0.0.1", "::1", "localhost")))
@@ -795,6 +837,9 @@ class Simulator:
         server.log_lock = threading.Lock()
         server.extra_cookies = []
         server.secure_cookies = self._secure
+        server.tracker_url = None
+        if self._analytics:
+            self._tracker, server.tracker_url = _start_tracker()
         server.lenient_put = self._lenient_put
         self._server = server
         # A short poll interval makes stop() quick: tests start one per test.
@@ -803,6 +848,14 @@ class Simulator:
         )
         self._thread.start()
         return self
+
+    @property
+    def tracker_hits(self) -> list[str]:
+        """Paths the third-party tracker was asked for."""
+        if self._tracker is None:
+            return []
+        with self._tracker.log_lock:
+            return list(self._tracker.hits)
 
     def _tls_context(self) -> ssl.SSLContext:
         try:
@@ -820,6 +873,10 @@ class Simulator:
         return context
 
     def stop(self) -> None:
+        if self._tracker is not None:
+            self._tracker.shutdown()
+            self._tracker.server_close()
+            self._tracker = None
         if self._server is not None:
             self._server.shutdown()
             self._server.close_connections()
