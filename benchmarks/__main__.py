@@ -1,7 +1,7 @@
 """Run every benchmark and print figures with ratios against named baselines.
 
 python3 dev.py bench            # all, on a regular install in .venv-bench
-python3 dev.py bench parse      # one: parse | shapes | cli | fleet | tls
+python3 dev.py bench parse      # one: parse | shapes | cli | fleet | tls | keys
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ SUITES = {
     "cli": "cli_startup",
     "fleet": "fleet",
     "tls": "tls",
+    "keys": "fleet_keys",
 }
 
 

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ods_charter.config import PortalConfig
 from ods_charter.diff import CheckResult, check_page
 from ods_charter.encoding import decode_html
-from ods_charter.errors import ConfigError
+from ods_charter.errors import ConfigError, ParseError
 from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
 from ods_charter.userfile import read_capped
 
 if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
+    from ods_charter.portal import AutomationClient
     from ods_charter.transport import Transport
+
+SCRIPT_HINT = (
+    "if the page's content is rendered by JavaScript in the browser, the served HTML "
+    "does not hold it: check a copy saved from a browser with --file, or the API copy "
+    "with --source api (key needed)"
+)
 
 
 def read_html_file(path: Path) -> bytes:
@@ -52,12 +59,40 @@ def load_pages(
     try:
         pages = {}
         for lang in languages:
-            fetched = fetch_page(client, target, lang)
-            pages[lang] = parse_page(fetched.text, f"{target} ({lang})", lang)
+            fetched = fetch_page(client, target, config.flg_code(lang))
+            try:
+                pages[lang] = parse_page(fetched.text, f"{target} ({lang})", lang)
+            except ParseError as exc:
+                raise ParseError(f"{exc}; {SCRIPT_HINT}") from None
         return target, pages
     finally:
         if owned:
             client.close()
+
+
+def api_copy_pages(
+    page: Mapping[str, Any], slug: str, languages: Sequence[str]
+) -> dict[str, ParsedPage]:
+    """The page's content per language as the Automation API holds it."""
+    html = page["content"].get("html") or {}
+    return {
+        lang: parse_page(html.get(lang, ""), f"API copy of page {slug!r} [{lang}]", lang)
+        for lang in languages
+    }
+
+
+def check_api_copy(
+    config: PortalConfig,
+    registry: Registry,
+    page: Mapping[str, Any],
+    base_url: str,
+    languages: Sequence[str] | None = None,
+) -> CheckResult:
+    """Check the API copy of the charter (what we own) against the registry."""
+    pages = api_copy_pages(page, config.slug, languages or config.languages)
+    return check_page(
+        registry, pages, f"API copy of {config.slug!r} on {base_url}", portal=config.name
+    )
 
 
 def run_check(
@@ -68,14 +103,20 @@ def run_check(
     file: Path | None = None,
     url: str | None = None,
     transport: Transport | None = None,
+    client: AutomationClient | None = None,
 ) -> CheckResult:
-    """Check the live (or saved) charter against the registry."""
+    """Check the live (or saved) charter against the registry; with ``client``,
+    the API copy instead of the public page."""
     langs = list(languages or config.languages)
     unknown = [lang for lang in langs if lang not in registry.languages]
     if unknown:
         raise ConfigError(
             f"language(s) {', '.join(unknown)} not in the registry's languages "
             f"{list(registry.languages)}"
+        )
+    if client is not None:
+        return check_api_copy(
+            config, registry, client.get_page(config.slug), client.base_url, langs
         )
     source, pages = load_pages(config, langs, file=file, url=url, transport=transport)
     return check_page(registry, pages, source, portal=config.name)

@@ -47,6 +47,11 @@ class Color(StrEnum):
     never = "never"
 
 
+class CheckSource(StrEnum):
+    public = "public"
+    api = "api"
+
+
 @dataclass
 class _Ui:
     """What the global options asked for, for the command that runs."""
@@ -121,9 +126,17 @@ DryRunOpt = Annotated[
         "--dry-run", help="Show the plan, write nothing: exit 0 nothing to do, 1 changes."
     ),
 ]
-ParentOpt = Annotated[
+SubdomainsOpt = Annotated[
     bool,
-    typer.Option("--allow-parent", help="Edit a page pushed by a parent domain anyway."),
+    typer.Option(
+        "--include-subdomains", help="Edit a page whose copies on subdomains change with it."
+    ),
+]
+VerifyLiveOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verify-live/--no-verify-live", help="Compare the public page with the API copy."
+    ),
 ]
 BackupOpt = Annotated[
     Path | None, typer.Option("--backup-dir", help="Where backups go (.ods-charter/backups).")
@@ -385,7 +398,7 @@ def fetch(
     cfg = _config_for_page(config, base_url, url, None)
     target = cfg.resolve(url) if url else cfg.charter_url
     language = _languages([lang] if lang else None, cfg.languages, "[page] languages")[0]
-    page = fetch_page(Transport(cfg.http), target, language)
+    page = fetch_page(Transport(cfg.http), target, cfg.flg_code(language))
     if output is None or str(output) == "-":
         sys.stdout.buffer.write(page.html)
     else:
@@ -429,23 +442,34 @@ def check(
     lang: LangsOpt = None,
     fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,
+    source: Annotated[
+        CheckSource,
+        typer.Option(
+            "--source", help="public: the page visitors see (no key); api: the API copy (key)"
+        ),
+    ] = CheckSource.public,
 ) -> ExitCode:
     """Compare the charter page with the registry: exit 0 in sync, 1 drift, 2 error."""
     from ods_charter.charter import run_check
     from ods_charter.reports.build import failed_check, from_check
 
+    api = source is CheckSource.api
+    if api and (file or url):
+        raise typer.BadParameter("--source api reads the portal's API copy: drop --file/--url")
     report = ("Cookie charter", fmt, output)
-    if (
-        code := _fleet(config, all_portals, "check_task", jobs, processes, base_url, report)
-    ) is not None:
+    task = "api_check_task" if api else "check_task"
+    if (code := _fleet(config, all_portals, task, jobs, processes, base_url, report)) is not None:
         return code
     cfg = _config_for_page(config[0] if config else None, base_url, url, file, registry)
     reg = _registry(cfg)
     default = [reg.default_language] if file or not cfg.slug else None
     languages = _languages(lang or default, reg.languages, f"{cfg.registry_path}")
     page = str(file) if file else (cfg.resolve(url) if url else cfg.charter_url)
+    client = _client(cfg) if api else None
     return _report_even_on_failure(
-        lambda: from_check(run_check(cfg, reg, languages=languages, file=file, url=url), reg),
+        lambda: from_check(
+            run_check(cfg, reg, languages=languages, file=file, url=url, client=client), reg
+        ),
         lambda error: from_check(failed_check(page, languages, error, cfg.name), reg),
         fmt,
         output,
@@ -659,23 +683,29 @@ def render(
 # -- writing --------------------------------------------------------------------
 
 
-def _client(cfg: PortalConfig) -> Any:
+def _client(cfg: PortalConfig, fleet: bool = False) -> Any:
+    """The API client for this portal, with the key its config names."""
     from ods_charter.portal import AutomationClient
-    from ods_charter.secrets import api_key
-    from ods_charter.transport import Transport
 
-    return AutomationClient(cfg.base_url, api_key() or "", Transport(cfg.http))
+    return AutomationClient.for_portal(cfg, fleet=fleet)
 
 
-def _confirm(yes: bool) -> Any:
+def _confirm(yes: bool, include_subdomains: bool = False) -> Any:
     def ask(plan: Any) -> bool:
+        from ods_charter.publish import confirm_subdomains
+
+        copies = bool(plan.page.get("has_subdomain_copies")) and not include_subdomains
         if yes:
+            confirm_subdomains(plan, include_subdomains)
             return True
         if not sys.stdin.isatty():
             from ods_charter.errors import PublishError
 
             raise PublishError("no terminal to ask for confirmation: pass --yes to write")
-        return typer.confirm(f"Write these changes to {plan.portal}?", default=False, err=True)
+        where = " and to every subdomain's copy of the page" if copies else ""
+        return typer.confirm(
+            f"Write these changes to {plan.portal}{where}?", default=False, err=True
+        )
 
     return ask
 
@@ -699,6 +729,7 @@ def _write_plan(
     backup_dir: Path | None,
     fmt: PlanFormat,
     output: Path | None,
+    include_subdomains: bool = False,
     lock_wait: float = 30.0,
 ) -> tuple[ExitCode, Any]:
     """Show the plan, then ask and write (publish and rollback alike)."""
@@ -709,7 +740,7 @@ def _write_plan(
         _show_plan(plan)
     outcome = None
     if plan.has_changes and not dry_run:
-        if _confirm(yes)(plan):
+        if _confirm(yes, include_subdomains)(plan):
             step = _say if fmt is PlanFormat.text else _note
             outcome = execute(
                 client, plan, backup_dir=_backup_dir(backup_dir), on_step=step, lock_wait=lock_wait
@@ -736,18 +767,18 @@ def publish(
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    allow_parent: ParentOpt = False,
+    include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
-    verify_live: Annotated[
-        bool, typer.Option("--verify-live", help="Also check the public page afterwards.")
-    ] = False,
+    verify_live: VerifyLiveOpt = True,
     fmt: PlanFormatOpt = PlanFormat.text,
     output: OutputOpt = None,
     lock_wait: LockWaitOpt = 30.0,
 ) -> ExitCode:
-    """Write the registry's tables into the charter page (Automation API, key in ODS_API_KEY).
+    """Write the registry's tables into the charter page (Automation API; the key in
+    [portal] api_key_env, default ODS_API_KEY), then compare the public page.
 
-    Exit 0 written or nothing to do, 1 changes pending (--dry-run) or declined, 2 error.
+    Exit 0 written or nothing to do, 1 changes pending (--dry-run), declined or not
+    live, 2 error.
     """
     from ods_charter.publish import LegalPageError, plan_publish
 
@@ -755,7 +786,7 @@ def publish(
     registry = _registry(cfg)
     try:
         client = _client(cfg)
-        plan = plan_publish(client, cfg, registry, force=allow_parent)
+        plan = plan_publish(client, cfg, registry)
     except LegalPageError as exc:
         _emit(exc.html, None)
         raise
@@ -767,37 +798,42 @@ def publish(
         backup_dir=backup_dir,
         fmt=fmt,
         output=output,
+        include_subdomains=include_subdomains,
         lock_wait=lock_wait,
     )
-    if verify_live and outcome is not None:
-        from ods_charter.charter import run_check
-        from ods_charter.reports.build import from_check
+    if not verify_live or dry_run or (plan.has_changes and outcome is None):
+        return code
+    from ods_charter.live import compare_live
 
-        return _show(
-            from_check(run_check(cfg, registry, transport=client.transport)),
-            ReportFormat.text,
-            None,
-        )
-    return code
+    written = outcome.page if outcome is not None else None
+    live = compare_live(cfg, written or plan.page, client.transport)
+    (_say if fmt is PlanFormat.text else _note)(live.text())
+    return ExitCode.worst([code, ExitCode(live.exit_code)])
 
 
 def _sync_task(
-    cfg: PortalConfig, registry: Registry, *, dry_run: bool, force: bool, backup_dir: Path
+    cfg: PortalConfig,
+    registry: Registry,
+    *,
+    dry_run: bool,
+    verify_live: bool,
+    include_subdomains: bool,
+    backup_dir: Path,
 ) -> Any:
-    """One portal of ``sync --all``: no questions; module-level, so it pickles."""
-    from ods_charter.fleet import summarize_check
+    """One portal of ``sync --all``: its own key, no questions (a page with
+    subdomain copies needs --include-subdomains); module-level, so it pickles."""
     from ods_charter.sync import sync as run_sync
 
     outcome = run_sync(
         cfg,
         registry,
-        _client(cfg),
-        confirm=lambda plan: True,
+        _client(cfg, fleet=True),
+        confirm=_confirm(True, include_subdomains),
         dry_run=dry_run,
-        force=force,
+        verify_live=verify_live,
         backup_dir=backup_dir,
     )
-    return summarize_check(cfg, outcome.final)
+    return outcome.summary(cfg)
 
 
 @app.command()
@@ -809,14 +845,16 @@ def sync(
     processes: ProcessesOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    allow_parent: ParentOpt = False,
+    include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
+    verify_live: VerifyLiveOpt = True,
     fmt: PlanFormatOpt = PlanFormat.text,
     output: OutputOpt = None,
 ) -> ExitCode:
-    """Check, publish when the page drifted, check again.
+    """Check the API copy, publish when it drifted, then compare the public page.
 
-    Exit 0 in sync, 1 drift left or changes pending (--dry-run), 2 error.
+    Exit 0 in sync, 1 drift left, changes pending (--dry-run) or the public page
+    differs, 2 error.
     """
     from functools import partial
 
@@ -824,7 +862,11 @@ def sync(
     from ods_charter.sync import sync as run_sync
 
     task = partial(
-        _sync_task, dry_run=dry_run, force=allow_parent, backup_dir=_backup_dir(backup_dir)
+        _sync_task,
+        dry_run=dry_run,
+        verify_live=verify_live,
+        include_subdomains=include_subdomains,
+        backup_dir=_backup_dir(backup_dir),
     )
     if (all_portals or len(config or []) > 1) and not (yes or dry_run):
         from ods_charter.errors import ConfigError
@@ -841,9 +883,9 @@ def sync(
         cfg,
         registry,
         _client(cfg),
-        confirm=_confirm(yes),
+        confirm=_confirm(yes, include_subdomains),
         dry_run=dry_run,
-        force=allow_parent,
+        verify_live=verify_live,
         backup_dir=_backup_dir(backup_dir),
         on_step=_say if text else _note,
     )
@@ -860,6 +902,8 @@ def sync(
     from ods_charter.reports.build import from_check
 
     _show(from_check(outcome.final, registry), ReportFormat.text, None)
+    if outcome.live is not None and outcome.live.exit_code:
+        _say("but the public page does not show the API copy: see the finding(s) above")
     return sync_exit_code(outcome, dry_run=dry_run)
 
 
@@ -876,7 +920,7 @@ def rollback(
     base_url: BaseUrlOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    allow_parent: ParentOpt = False,
+    include_subdomains: SubdomainsOpt = False,
     backup_dir: BackupOpt = None,
     fmt: PlanFormatOpt = PlanFormat.text,
     output: OutputOpt = None,
@@ -925,8 +969,8 @@ def rollback(
         slug=to_slug or cfg.slug,
         to_slug=to_slug is not None,
         force_portal=force_portal,
-        force=allow_parent,
     )
+    plan.publish_step = cfg.publish_step
     code, _ = _write_plan(
         client,
         plan,
@@ -935,6 +979,7 @@ def rollback(
         backup_dir=backup_dir,
         fmt=fmt,
         output=output,
+        include_subdomains=include_subdomains,
         lock_wait=lock_wait,
     )
     return code
@@ -1038,6 +1083,21 @@ def simulator(
         sim.serve_forever()
     finally:
         sim.stop()
+
+
+@app.command()
+def pages(
+    config: ConfigOpt = None,
+    base_url: BaseUrlOpt = None,
+    fmt: PlanFormatOpt = PlanFormat.text,
+    output: OutputOpt = None,
+) -> ExitCode:
+    """List the portal's code editor pages, marking those holding a cookie table."""
+    from ods_charter.pages import code_editor_pages, format_pages
+
+    cfg = _config(config, base_url)
+    _emit(format_pages(code_editor_pages(_client(cfg)), fmt.value), output)
+    return ExitCode.OK
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,11 +16,21 @@ from ods_charter.tomlfile import read_toml
 from ods_charter.urls import checked_origin
 
 DEFAULT_CONFIG = Path("config/portal.toml")
+DEFAULT_KEY_ENV = "ODS_API_KEY"
+PUBLISH_STEPS = ("none", "post")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SCAN_PATHS = ("/", "/explore/", "/api/explore/v2.1/catalog/datasets/?limit=1")
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "portal": {"name": str, "base_url": str},
-    "page": {"slug": str, "url": str, "languages": list},
+    "portal": {"name": str, "base_url": str, "api_key_env": str},
+    "page": {
+        "slug": str,
+        "url": str,
+        "languages": list,
+        "flg": dict,
+        "publish": str,
+        "live_wait": (int, float),
+    },
     "registry": {"path": str},
     "http": {
         "connect_timeout": (int, float),
@@ -62,6 +73,32 @@ class PortalConfig:
     consent_refuse: str | None = None  # ... and of its "refuse all" button
     third_party_ok: tuple[str, ...] = ()  # hosts a visitor may meet before consenting
     source: Path | None = None
+    api_key_env: str | None = None  # None: DEFAULT_KEY_ENV, and no key in fleet mode
+    flg: Mapping[str, str] = field(default_factory=dict)  # content language -> ?flg= code
+    publish_step: str = "none"  # "post": POST .../publish/ after the PUT
+    live_wait: float = 10.0  # seconds the public page may take to show the API copy
+
+    def api_key(self, *, fleet: bool = False) -> str:
+        """This portal's key, from the variable its config names.
+
+        In fleet mode a portal must name its own variable: keys are bound to
+        the portal that issued them, and one shared key would reach them all.
+        """
+        from ods_charter.secrets import api_key
+
+        if self.api_key_env is None and fleet:
+            raise ConfigError(
+                f"{self.source or self.name}: several portals need one key each: set "
+                f'[portal] api_key_env = "{suggested_key_env(self)}" and put this '
+                "portal's key in that variable"
+            )
+        key = api_key(env=self.api_key_env or DEFAULT_KEY_ENV)
+        assert key is not None
+        return key
+
+    def flg_code(self, language: str) -> str:
+        """The ``?flg=`` code the portal uses for a content language (``en`` → ``en-gb``)."""
+        return self.flg.get(language, language)
 
     @property
     def charter_url(self) -> str:
@@ -88,6 +125,10 @@ class PortalConfig:
 
     def with_base_url(self, base_url: str | None) -> PortalConfig:
         return self if not base_url else replace(self, base_url=_check_url(base_url, "base URL"))
+
+
+def suggested_key_env(config: PortalConfig) -> str:
+    return f"{DEFAULT_KEY_ENV}_" + re.sub(r"[^A-Z0-9]+", "_", config.name.upper()).strip("_")
 
 
 def _check_url(url: str, what: str) -> str:
@@ -173,6 +214,23 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
     registry_rel = data.get("registry", {}).get("path", "registry.toml")
     http = _http_settings(data.get("http", {}), file)
     scan = data.get("scan", {})
+    key_env = portal.get("api_key_env")
+    if key_env is not None and not _ENV_NAME.match(key_env):
+        raise ConfigError(
+            f"{file}: [portal] api_key_env = {key_env!r}: expected the name of an "
+            "environment variable, such as ODS_API_KEY_STAR"
+        )
+    flg = page.get("flg", {})
+    if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in flg.items()):
+        raise ConfigError(f'{file}: [page] flg: expected a table of codes, e.g. {{ en = "en-gb" }}')
+    publish_step = page.get("publish", "none")
+    if publish_step not in PUBLISH_STEPS:
+        raise ConfigError(
+            f"{file}: [page] publish = {publish_step!r}: expected one of {', '.join(PUBLISH_STEPS)}"
+        )
+    live_wait = page.get("live_wait", 10.0)
+    if not 0 <= live_wait <= 600:
+        raise ConfigError(f"{file}: [page] live_wait = {live_wait}: expected 0 to 600 seconds")
     config = PortalConfig(
         name=portal.get("name", file.stem),
         base_url=_check_url(portal["base_url"], f"{file}: [portal] base_url"),
@@ -190,6 +248,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
             data.get("consent", {}).get("third_party_ok", []), file, "[consent] third_party_ok"
         ),
         source=file,
+        api_key_env=key_env,
+        flg=dict(flg),
+        publish_step=publish_step,
+        live_wait=float(live_wait),
     )
     return config.with_base_url(os.environ.get("ODS_BASE_URL"))
 

@@ -224,6 +224,18 @@ def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
 SCAN_KINDS = ("undeclared", "lifetime", "insecure", "not_seen")
 
 
+def api_check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
+    """``check --source api`` for one portal of a fleet: its own key, or refused."""
+    from ods_charter.charter import run_check
+    from ods_charter.portal import AutomationClient
+
+    client = AutomationClient.for_portal(config, fleet=True)
+    try:
+        return summarize_check(config, run_check(config, registry, client=client))
+    finally:
+        client.transport.close()
+
+
 def scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:
     from ods_charter.scan import scan
 

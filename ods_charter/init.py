@@ -113,6 +113,7 @@ def portal_toml(base_url: str, slug: str, url: str, languages: list[str]) -> str
         (f"languages = [{langs}]", "checked and published, first = default"),
         ('# publish = "none"', '"post": call the publish endpoint after a write'),
         ('# flg = { en = "en-gb" }', "the ?flg= code the portal uses, if not the language"),
+        ("# live_wait = 10", "seconds the public page may take to show a write"),
         ("", ""),
         ("[registry]", ""),
         ('path = "registry.toml"', "relative to this file"),

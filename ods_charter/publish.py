@@ -60,6 +60,7 @@ class Plan:
     css: dict[str, str]
     changes: dict[str, LanguageDiff] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    publish_step: str = "none"  # "post": the portal needs POST .../publish/ after the PUT
 
     @property
     def changed_languages(self) -> list[str]:
@@ -101,6 +102,8 @@ class Plan:
         if self.action == "rollback":
             lines += self._rollback_lines()
         lines += [f"  note: {n}" for n in self.notes]
+        if self.page.get("has_subdomain_copies") and self.has_changes:
+            lines.append(f"  note: {SUBDOMAIN_NOTE}")
         if not self.has_changes:
             lines.append("  nothing to change: nothing will be written")
         return "\n".join(lines)
@@ -141,13 +144,28 @@ class Outcome:
     messages: list[str] = field(default_factory=list)
 
 
-def _guard(page: dict[str, Any], slug: str, force: bool) -> None:
+SUBDOMAIN_NOTE = (
+    "this page has copies on subdomains: the edit reaches every subdomain at once "
+    "(--include-subdomains)"
+)
+
+
+def _guard(page: dict[str, Any], slug: str) -> None:
     if page.get("is_archived"):
         raise PublishError(f"page {slug!r} is archived: an archived page cannot be edited")
-    if page.get("is_pushed_by_parent") and not force:
+    if page.get("is_pushed_by_parent"):
         raise PublishError(
-            f"page {slug!r} is pushed by a parent domain, which will overwrite this edit; "
-            "edit it on the parent, or pass --allow-parent to edit it here anyway"
+            f"page {slug!r} is pushed by a parent domain and cannot be edited here: "
+            "edit it on the parent domain, which pushes it to this portal"
+        )
+
+
+def confirm_subdomains(plan: Plan, include_subdomains: bool) -> None:
+    """An edit of a page with subdomain copies must be asked for by name."""
+    if plan.page.get("has_subdomain_copies") and plan.has_changes and not include_subdomains:
+        raise PublishError(
+            f"page {plan.slug!r} has copies on subdomains: this edit would change every "
+            "subdomain's copy at once; pass --include-subdomains to do so"
         )
 
 
@@ -162,16 +180,15 @@ def check_writable(config: PortalConfig, registry: Registry) -> None:
         )
 
 
-def plan_publish(
-    client: AutomationClient, config: PortalConfig, registry: Registry, *, force: bool = False
-) -> Plan:
-    """Steps 1-3: read the page, rebuild the drifted languages' tables."""
+def plan_publish(client: AutomationClient, config: PortalConfig, registry: Registry) -> Plan:
+    """Steps 1-3: read the page (the API copy, what we own), rebuild the drifted
+    languages' tables. A page we may not edit is refused only when it drifted."""
     check_writable(config, registry)
     page = client.get_page(config.slug)
-    _guard(page, config.slug, force)
     content = page["content"]
     html = dict(content.get("html") or {})
     plan = Plan("publish", client.base_url, config.slug, page, html, dict(content.get("css") or {}))
+    plan.publish_step = config.publish_step
     for lang in config.languages:
         if lang not in html:
             raise PublishError(
@@ -196,6 +213,8 @@ def plan_publish(
                 f"[{lang}] after the rebuild the page would still differ: "
                 f"{len(left.missing)} missing, {len(left.extra)} extra, {len(left.changed)} changed"
             )
+    if plan.has_changes:
+        _guard(page, config.slug)
     return plan
 
 
@@ -206,7 +225,6 @@ def plan_rollback(
     slug: str,
     to_slug: bool = False,
     force_portal: bool = False,
-    force: bool = False,
 ) -> Plan:
     """Restore a backup onto ``slug``: refused when it was taken on another
     portal (unless ``force_portal``) or of another page (unless ``to_slug``)."""
@@ -222,7 +240,7 @@ def plan_rollback(
             f"there (pass --to-slug {slug} to do it anyway)"
         )
     page = client.get_page(slug)
-    _guard(page, slug, force)
+    _guard(page, slug)
     content = saved["content"]
     plan = Plan(
         "rollback",
@@ -435,6 +453,9 @@ def _write(
         sent = True
         answer = _put(client, plan, body, on_step)
         on_step("update sent")
+        if plan.publish_step == "post":
+            client.publish_page(plan.slug)
+            on_step("published (POST .../publish/)")
         page = _verify(client, plan, body, answer, backup)
         result = "ok"
         on_step(f"verified: the portal holds the new content (updated_at {page.get('updated_at')})")

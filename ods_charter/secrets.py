@@ -10,6 +10,7 @@ reader would still decode, so every such spelling is masked, in any case.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -26,7 +27,7 @@ MASK = "********"
 KEY_ENV = "ODS_API_KEY"
 _SECRETS: set[str] = set()
 _LOCK = threading.Lock()
-_PATTERNS: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
+_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = ()
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what an HTTP header carries as is
 _NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 
@@ -50,12 +51,15 @@ def _spellings(char: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
-def _compile(secrets: set[str]) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
-    if not secrets:
-        return None
-    # Longest first: a key that contains another key is masked whole.
-    source = "|".join("".join(map(_spellings, s)) for s in sorted(secrets, key=len, reverse=True))
-    return re.compile(source, re.IGNORECASE), re.compile(source.encode("ascii"), re.IGNORECASE)
+def _compile(secret: str) -> tuple[int, re.Pattern[str]]:
+    return len(secret), re.compile("".join(map(_spellings, secret)), re.IGNORECASE)
+
+
+@functools.cache
+def _as_bytes(pattern: re.Pattern[str]) -> re.Pattern[bytes]:
+    """The same pattern for bytes, made the first time bytes are masked: most runs
+    never write raw bytes, and compiling costs milliseconds a key."""
+    return re.compile(pattern.pattern.encode("ascii"), re.IGNORECASE)
 
 
 def register(secret: str) -> str:
@@ -64,18 +68,25 @@ def register(secret: str) -> str:
         with _LOCK:
             if secret not in _SECRETS:
                 _SECRETS.add(secret)
-                _PATTERNS = _compile(_SECRETS)
+                # One pattern per key, compiled once: a fleet registers one key per
+                # portal, and recompiling them all at each new key grows as n².
+                # Longest first: a key that contains another key is masked whole.
+                _PATTERNS = tuple(
+                    sorted((*_PATTERNS, _compile(secret)), key=lambda p: p[0], reverse=True)
+                )
     return secret
 
 
 def redact(text: str) -> str:
-    patterns = _PATTERNS  # one read: fleet threads may register while another redacts
-    return text if patterns is None else patterns[0].sub(MASK, text)
+    for _, pattern in _PATTERNS:  # one read: fleet threads may register meanwhile
+        text = pattern.sub(MASK, text)
+    return text
 
 
 def redact_bytes(data: bytes) -> bytes:
-    patterns = _PATTERNS
-    return data if patterns is None else patterns[1].sub(MASK.encode(), data)
+    for _, pattern in _PATTERNS:
+        data = _as_bytes(pattern).sub(MASK.encode(), data)
+    return data
 
 
 class _MaskedBinary:

@@ -53,6 +53,17 @@ class Response:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
+QUOTA_WAIT = 60.0  # a 429 asking for a longer wait than this is a quota, not a hiccup
+
+
+def is_quota(headers: Mapping[str, str]) -> bool:
+    """A used-up quota (ODS quotas are daily), not a short 429: never retried."""
+    if headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        return False
+    wait = retry_after(headers.get("Retry-After"))
+    return wait is None or wait > QUOTA_WAIT
+
+
 def retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -384,7 +395,8 @@ class Transport:
                 ):
                     took = time.monotonic() - started
                     emit(replace(event, status=resp.status_code, seconds=took))
-                    if resp.status_code not in RETRY_STATUSES or last:
+                    quota = resp.status_code == 429 and is_quota(resp.headers)
+                    if resp.status_code not in RETRY_STATUSES or last or quota:
                         body = self._read(resp, url, watch)
                         cookies = resp.raw.headers.getlist("Set-Cookie") if resp.raw else []
                         for hop in resp.history:

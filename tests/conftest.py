@@ -102,6 +102,7 @@ def write_config(
     languages: tuple[str, ...] = ("fr",),
     extra: str = "",
     name: str = "test-portal",
+    key_env: str | None = None,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy(REGISTRY, directory / "registry.toml")
@@ -109,7 +110,8 @@ def write_config(
     langs = ", ".join(f'"{lang}"' for lang in languages)
     config.write_text(
         f'[portal]\nname = "{name}"\nbase_url = "{base_url}"\n'
-        f'[page]\nslug = "charte-cookies"\nlanguages = [{langs}]\n'
+        + (f'api_key_env = "{key_env}"\n' if key_env else "")
+        + f'[page]\nslug = "charte-cookies"\nlanguages = [{langs}]\n'
         f"[http]\nconnect_timeout = 2\nread_timeout = 2\nretries = 2\n{extra}",
         encoding="utf-8",
     )

@@ -63,7 +63,7 @@ def test_portal_error_messages(sim: Simulator) -> None:
     with pytest.raises(PortalError, match="answered 500 service_unavailable"):
         client.get_page("charte-cookies")
     sim.faults.clear()
-    with pytest.raises(PortalError, match="not found \\(404\\)"):
+    with pytest.raises(PortalError, match="no code editor page with slug 'nope'"):
         client.get_page("nope")
 
 

@@ -28,7 +28,12 @@ def farm(tmp_path: Path) -> Iterator[list[Simulator]]:
 
 def _configs(tmp_path: Path, sims: list[Simulator]) -> list[Path]:
     return [
-        write_config(tmp_path / "config" / "portals" / f"p{i}", sim.base_url, name=f"p{i}")
+        write_config(
+            tmp_path / "config" / "portals" / f"p{i}",
+            sim.base_url,
+            name=f"p{i}",
+            key_env=f"ODS_API_KEY_P{i}",
+        )
         for i, sim in enumerate(sims)
     ]
 
@@ -86,7 +91,8 @@ def test_all_without_portals_dir_is_a_clear_error(cli, tmp_path: Path) -> None: 
 def test_sync_several_portals_needs_yes(
     cli, tmp_path: Path, farm: list[Simulator], monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ODS_API_KEY", API_KEY)
+    for i in range(len(farm)):
+        monkeypatch.setenv(f"ODS_API_KEY_P{i}", API_KEY)
     configs = _configs(tmp_path, farm)
     for sim in farm:
         edit_charter(sim, "fr", "Se souvenir de la langue du visiteur", "Langue")

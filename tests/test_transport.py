@@ -145,8 +145,10 @@ def test_a_public_page_may_redirect_but_never_gets_the_key(
 ) -> None:  # type: ignore[no-untyped-def]
     _drift(sim)
     sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
-    result = cli("sync", "--config", project, "--yes")  # its first request: the public page
-    assert result.code == 0, result.all
+    # check's first request is the public page (sync reads the API copy first),
+    # in a process that holds the key (ODS_API_KEY is set).
+    result = cli("check", "--config", project)
+    assert result.code in {0, 1}, result.all
     seen = elsewhere.requests
     assert [r["path"] for r in seen] == ["/pages/charte-cookies/"]
     assert not any(k.lower() == "authorization" for r in seen for k in r["headers"])
@@ -206,7 +208,7 @@ def test_keep_alive_reuses_one_connection_for_a_whole_sync(
 ) -> None:  # type: ignore[no-untyped-def]
     _drift(sim)
     assert cli("sync", "--config", project, "--yes").code == 0
-    assert len(sim.requests) >= 8
+    assert len(sim.requests) >= 6  # API: plan, re-read, PUT, read-back; public: fr, en
     assert sim.connections == 1
 
 

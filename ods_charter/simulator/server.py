@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import secrets
@@ -121,6 +122,14 @@ def validate_update(body: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k in _WRITABLE}
 
 
+class _Answered(Exception):
+    """A complete answer decided before routing (a quota 429 with its headers)."""
+
+    def __init__(self, status: int, data: Any, headers: list[tuple[str, str]]) -> None:
+        super().__init__(status)
+        self.status, self.data, self.headers = status, data, headers
+
+
 class _Trickle:
     """Writes the first ``count`` bytes of an answer one at a time, ``delay`` apart."""
 
@@ -230,7 +239,13 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _log(self) -> None:
-        entry = {**self._masked(), "time": time.time()}
+        presented = self._presented_key()
+        entry = {
+            **self._masked(),
+            # Which key came, without keeping it: tests check where each key went.
+            "key_sha256": hashlib.sha256(presented.encode()).hexdigest() if presented else None,
+            "time": time.time(),
+        }
         with self.server.log_lock:
             self.server.request_log.append(entry)
 
@@ -294,12 +309,16 @@ class _Handler(BaseHTTPRequestHandler):
                     retry,
                 )
                 return
+            if path.startswith("/api/automation/"):
+                self._platform_gate()
             if path.startswith(API) or path.rstrip("/") + "/" == API:
                 self._api(path[len(API) :] if path.startswith(API) else "")
             else:
                 self._public(path)
         except ApiError as exc:
             self._json(exc.status, exc.body())
+        except _Answered as answer:
+            self._json(answer.status, answer.data, answer.headers)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client hung up (or a deadline cut it) mid-answer
         except Exception:  # the simulator must answer JSON, never a stack trace
@@ -311,11 +330,14 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
     # -- Automation API -------------------------------------------------
-    def _auth(self, write: bool) -> str:
+    def _presented_key(self) -> str:
+        """The key a request carries: the header, else the (discouraged) query form."""
         header = self.headers.get("Authorization", "")
         key = header[len("apikey ") :].strip() if header.lower().startswith("apikey ") else ""
-        if not key:
-            key = parse_qs(urlsplit(self.path).query).get("apikey", [""])[0]
+        return key or parse_qs(urlsplit(self.path).query).get("apikey", [""])[0]
+
+    def _auth(self, write: bool) -> str:
+        key = self._presented_key()
         keys = self.server.keys
         if not key or key not in keys:
             raise ApiError(401, "authentication_failed", "Authentication credentials are invalid.")
@@ -324,18 +346,45 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(403, "permission_denied", "You may not edit pages.")
         return user
 
+    def _platform_gate(self) -> None:
+        """A portal without the Automation API in its plan, or past its daily quota."""
+        platform = self.server.platform
+        if not platform.automation_api:
+            raise ApiError(404, "not_found", "Not found.")
+        if platform.quota_exhausted:
+            body, headers = platform.quota_answer()
+            raise _Answered(429, body, headers)
+        if platform.take_throttle():
+            body, headers = platform.quota_answer()
+            raise _Answered(429, body, [*headers, ("Retry-After", "1")])
+
+    def _publish(self, slug: str) -> None:
+        """``POST …/<slug>/publish/``: only where the platform has a publish step."""
+        if self.command != "POST":
+            raise ApiError(405, "method_not_allowed", f"{self.command} is not allowed here.")
+        if not self.server.platform.publish_step:
+            raise ApiError(404, "not_found", "Not found.")
+        self._auth(write=True)
+        page = self.server.store.page(slug)
+        if page is None:
+            raise ApiError(404, "not_found", "Not found.")
+        self.server.platform.published(page)
+        self._json(200, {"detail": "ok"})
+
     def _api(self, rest: str) -> None:
         store = self.server.store
-        if rest == "":
+        if rest.strip("/") == "":  # the API takes paths with or without the trailing slash
             if self.command != "GET":
                 raise ApiError(405, "method_not_allowed", f"{self.command} is not allowed here.")
             self._auth(write=False)
             self._list()
             return
-        slug = rest.rstrip("/")
-        if not _SLUG.match(slug) or rest != slug + "/":
+        slug, _, action = rest.strip("/").partition("/")
+        if not _SLUG.match(slug) or action not in {"", "publish"} or "//" in rest:
             raise ApiError(404, "not_found", "Not found.")
-        if self.command == "GET":
+        if action == "publish":
+            self._publish(slug)
+        elif self.command == "GET":
             self._auth(write=False)
             page = store.page(slug)
             if page is None:
@@ -358,12 +407,21 @@ class _Handler(BaseHTTPRequestHandler):
                 detail = {"non_field_errors": ["The body is not valid JSON."]}
                 raise ApiError(400, "validation_error", "Invalid input", detail) from None
             changes = validate_update(body)
-            if store.page(slug)["is_archived"]:  # type: ignore[index]
+            before = store.page(slug)
+            assert before is not None
+            if before["is_archived"]:
                 raise ApiError(
                     400,
                     "validation_error",
                     "An archived page can't be edited.",
                     {"is_archived": ["Unarchive the page first."]},
+                )
+            if before["is_pushed_by_parent"]:
+                raise ApiError(
+                    400,
+                    "validation_error",
+                    "This page is pushed by a parent domain and can't be edited here.",
+                    {"is_pushed_by_parent": ["Edit the page on the parent domain."]},
                 )
             faults = self.server.faults
             during = faults.edit_during_put
@@ -374,6 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
             if during and during.get("when") == "before":
                 self._edit_as_someone_else(slug, during)
             updated = store.update_page(slug, changes, user, replace=not self.server.lenient_put)
+            self.server.platform.saved(before, updated)
             corrupt = faults.pop("corrupt_put")
             if corrupt:
                 stored = store.page(slug)
@@ -418,8 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(
             200,
             {
-                # The official schema types total_count as a string.
-                "total_count": str(len(items)),
+                # An integer, as the official SDK's corrected schema has it.
+                "total_count": len(items),
                 "next": link(offset + limit) if limit and offset + limit < len(items) else None,
                 "previous": link(max(0, offset - limit)) if offset > 0 else None,
                 "results": items[offset : offset + limit],
@@ -471,10 +530,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _public(self, path: str) -> None:
         store = self.server.store
         portal = store.portal()  # copies only what this page needs: pages are served often
+        platform = self.server.platform
         query = parse_qs(urlsplit(self.path).query)
         asked = query.get("flg", [""])[0]
-        known = asked in portal["languages"]
-        language: str = asked if known else portal["default_language"]
+        codes = platform.languages(portal["languages"])  # ?flg= code -> content language
+        known = asked in codes
+        default = portal["default_language"]
+        language: str = asked if known else platform.flg_codes.get(default, default)
+        content_lang = codes.get(language, default)
         cookies = self._cookies(asked if known else None)
         html_type = "text/html; charset=utf-8"
 
@@ -504,19 +567,22 @@ class _Handler(BaseHTTPRequestHandler):
             elif found["is_restricted"]:
                 self._send(302, b"", html_type, [("Location", f"/login/?next={path}")])
             else:
-                html = found["content"]["html"]
-                lang = language if language in html else next(iter(html), language)
+                shown = platform.live(found)
+                # A language the page lacks shows blank, never another language.
+                content = shown["content"]["html"].get(content_lang, "")
+                if platform.js_rendered:
+                    content = pages.rendered_by_script(content)
                 page(
                     pages.chrome(
-                        html.get(lang, ""),
-                        title=found["title"].get(lang, found["slug"]),
-                        language=lang,
-                        css=found["content"]["css"].get(lang, ""),
+                        content,
+                        title=shown["title"].get(content_lang, found["slug"]),
+                        language=language,
+                        css=shown["content"]["css"].get(content_lang, ""),
                         portal=portal["name"],
                     )
                 )
         elif legal and (text := store.legal(legal.group(1))) is not None:
-            lang = language if language in text["html"] else next(iter(text["html"]))
+            lang = content_lang if content_lang in text["html"] else next(iter(text["html"]))
             page(
                 pages.chrome(
                     text["html"][lang],
@@ -552,6 +618,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == ("DELETE", "faults"):
             server.faults.clear()
             self._json(200, {"detail": "ok"})
+        elif route[1] == "platform" and self.command in {"GET", "POST"}:
+            platform = server.platform
+            if self.command == "POST":
+                try:
+                    spec = json.loads(self._read_body() or b"{}")
+                    platform.arm(spec if isinstance(spec, dict) else {"": spec})
+                except (ValueError, TypeError) as exc:
+                    raise ApiError(400, "bad_request", str(exc)) from None
+            self._json(200, platform.as_dict())
         elif route == ("GET", "state"):
             self._json(200, server.store.snapshot())
         elif route == ("POST", "cookies"):
@@ -614,6 +689,7 @@ class _Server(ThreadingHTTPServer):
 
     store: StateStore
     faults: Faults
+    platform: pages.Platform
     keys: dict[str, tuple[str, bool]]
     request_log: list[dict[str, Any]]
     log_lock: threading.Lock
@@ -736,6 +812,11 @@ class Simulator:
         return self.server.faults
 
     @property
+    def platform(self) -> pages.Platform:
+        """Switchable real-portal behaviours: publish step, cache, JS pages, quota..."""
+        return self.server.platform
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
         with self.server.log_lock:
             return list(self.server.request_log)
@@ -750,6 +831,7 @@ class Simulator:
             server.tls = self._tls_context()
         server.store = StateStore(self.state_dir / "state.json", self._initial)
         server.faults = Faults()
+        server.platform = pages.Platform()
         server.keys = self._keys
         server.request_log = []
         server.log_lock = threading.Lock()
