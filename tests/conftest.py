@@ -145,3 +145,36 @@ def charter_page(sim: Simulator) -> dict[str, Any]:
 def put_count(sim: Simulator) -> int:
     """How many PUTs the portal received: what was written, or tried."""
     return sum(1 for r in sim.requests if r["method"] == "PUT")
+
+
+def publish_at_a_terminal(project: Path, answer: bytes) -> tuple[int, bytes]:
+    """Run the installed ``ods-charter publish`` in a pty, as a person at a
+    terminal would; type ``answer`` at the [y/N] question. Exit code, screen."""
+    import os
+    import pty
+    import sys
+    import time
+
+    exe = Path(sys.executable).parent / "ods-charter"
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child runs the real command
+        argv = [str(exe), "publish", "--config", str(project)]
+        os.execve(str(exe), argv, {**os.environ, "ODS_API_KEY": API_KEY})
+    output = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b"[y/N]" not in output:
+        try:
+            output += os.read(fd, 4096)
+        except OSError:
+            break
+    os.write(fd, answer)
+    while True:  # the rest of what the command says, up to its end
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output

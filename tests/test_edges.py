@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from ods_charter.reports.build import from_check
 from ods_charter.simulator import Simulator
 from ods_charter.transport import Transport, retry_after
 
-from .conftest import API_KEY, ROOT, STAR_PAGE
+from .conftest import API_KEY, ROOT, STAR_PAGE, publish_at_a_terminal
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
@@ -159,38 +158,12 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 def test_sync_declined_on_a_terminal_writes_nothing(project: Path, sim: Simulator) -> None:
     """A person at a terminal answering no: exit 1, no write (tmux-free: a pty)."""
-    import pty
-
     page = sim.store.page("charte-cookies")
     assert page is not None
     page["content"]["html"]["fr"] = page["content"]["html"]["fr"].replace("Opendatasoft", "ODS", 1)
     sim.store.put_raw_page(page)
-    exe = Path(sys.executable).parent / "ods-charter"
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child runs the real command
-        os.execve(
-            str(exe),
-            [str(exe), "publish", "--config", str(project)],
-            {**os.environ, "ODS_API_KEY": API_KEY},
-        )
-    output = b""
-    deadline = time.time() + 30
-    while time.time() < deadline and b"[y/N]" not in output:
-        try:
-            output += os.read(fd, 4096)
-        except OSError:
-            break
-    os.write(fd, b"n\n")
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 1
+    code, output = publish_at_a_terminal(project, b"n\n")
+    assert code == 1
     assert b"Write these changes to" in output and b"nothing written" in output
     assert not any(r["method"] == "PUT" for r in sim.requests)
 

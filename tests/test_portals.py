@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pty
 import re
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +16,7 @@ import requests
 
 from ods_charter.simulator import Simulator
 
-from .conftest import API_KEY, READ_ONLY_KEY, edit_charter, write_config
+from .conftest import API_KEY, READ_ONLY_KEY, edit_charter, publish_at_a_terminal, write_config
 
 SLUG = "charte-cookies"
 API = "/api/automation/v1.0/code_editor_pages/"
@@ -404,20 +400,8 @@ def test_the_terminal_confirmation_names_the_subdomain_copies(
     """At a terminal (a pty), the question itself says the subdomains change too."""
     _set_on_charter(sim, "has_subdomain_copies")
     _drift(sim)
-    exe = Path(sys.executable).parent / "ods-charter"
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child runs the real command
-        os.execve(str(exe), [str(exe), "publish", "--config", str(project)], dict(os.environ))
-    output = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and b"[y/N]" not in output:
-        try:
-            output += os.read(fd, 4096)
-        except OSError:
-            break
-    os.write(fd, b"n\n")
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 1
+    code, output = publish_at_a_terminal(project, b"n\n")
+    assert code == 1
     assert b"and to every subdomain's copy of the page? [y/N]" in output
     assert _puts(sim) == 0
 
