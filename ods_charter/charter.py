@@ -15,7 +15,7 @@ from ods_charter.html.parse import ParsedPage, parse_page
 from ods_charter.registry import Registry
 from ods_charter.userfile import read_capped
 
-if TYPE_CHECKING:  # requests is slow to import; `check --file` does not need it
+if TYPE_CHECKING:  # the HTTP client is slow to import; `check --file` does not need it
     from ods_charter.portal import AutomationClient
     from ods_charter.transport import Transport
 

@@ -1,6 +1,6 @@
 """What the HTTP layer reports while it works (each request, each wait before a
 retry), for ``--verbose`` and the "retrying in N s" line. Kept apart from the
-transport so that listening costs no import of ``requests``."""
+transport so that listening costs no import of the HTTP client."""
 
 from __future__ import annotations
 

@@ -1,9 +1,15 @@
 """HTTP with timeouts, an overall deadline, bounded retries, a size cap and clear errors.
 
 One TLS context per CA bundle and process (loading a bundle costs tens of
-milliseconds of CPU), one session per portal so connections are kept alive, and
-nothing taken from the environment but the CA bundle: no proxy, no ``.netrc``
+milliseconds of CPU), one pool manager per portal so connections are kept alive,
+and nothing taken from the environment but the CA bundle: no proxy, no ``.netrc``
 (either could send the ``Authorization`` header somewhere else).
+
+It is built on urllib3 directly, not on requests: a portal of a fleet costs a few
+milliseconds of CPU, and requests' session layer (settings merged per request,
+a cookie jar filled from every answer, hooks) took a fifth of them for nothing
+this tool uses; redirects are followed here, each hop's URL read as strictly as
+the first.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import json as _json
 import os
 import random
 import socket
@@ -22,11 +29,20 @@ from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urljoin
 
-import requests
 import urllib3.connection
-from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse, PoolManager, ProxyManager, Timeout
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.util.url import parse_url
 
 from ods_charter import __version__
@@ -38,6 +54,12 @@ from ods_charter.urls import DEFAULT_PORTS, Origin, checked_origin
 
 USER_AGENT = f"ods-charter/{__version__}"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 10
+# Sent with every request; identity or gzip only, so the size cap counts what is read.
+_HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
+# Every connection verified (the context says against what); failures raised as they are.
+_POOL_KW: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED", "retries": False}
 
 
 @dataclass
@@ -77,25 +99,29 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-def _describe(exc: requests.RequestException, url: str) -> str:
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
+def _describe(exc: HTTPError, url: str) -> str:
+    cause = exc.original_error if isinstance(exc, ProxyError) else exc
+    text = f"{exc} {cause}"
+    if isinstance(cause, SSLError | ssl.SSLError):
         return (
             f"{url}: the TLS certificate could not be verified; if the portal uses a private "
             "CA, name its certificate in [http] ca_bundle (or REQUESTS_CA_BUNDLE)"
         )
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"{url}: timed out while connecting"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"{url}: timed out waiting for the answer"
     if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
         return f"{url}: cannot resolve the host name (DNS failure or no network)"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text:
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
+    if isinstance(cause, NewConnectionError) or isinstance(exc, ProxyError):
+        return f"{url}: cannot connect ({type(cause).__name__})"
+    if isinstance(exc, ConnectTimeoutError):
+        return f"{url}: timed out while connecting"
+    if isinstance(exc, ReadTimeoutError):
+        return f"{url}: timed out waiting for the answer"
+    if "IncompleteRead" in text or "Connection broken" in text:
         return f"{url}: the connection was cut before the whole answer arrived"
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    if isinstance(exc, ProtocolError):
         if "RemoteDisconnected" in text or "Connection aborted" in text:
             return f"{url}: the server closed the connection without answering"
-        return f"{url}: cannot connect ({type(exc).__name__})"
+        return f"{url}: cannot connect ({type(cause).__name__})"
     return f"{url}: {type(exc).__name__}"
 
 
@@ -242,43 +268,6 @@ class _HTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-class _Adapter(HTTPAdapter):
-    """Connections that answer to the deadline watchdog and share one TLS context,
-    made at the first HTTPS request (a plain-HTTP run never loads a CA bundle)."""
-
-    def __init__(self, settings: HttpSettings) -> None:
-        self._settings = settings
-        self._context: ssl.SSLContext | None = None
-        super().__init__()
-
-    def _tls(self) -> ssl.SSLContext:
-        if self._context is None:
-            self._context = tls_context(ca_bundle(self._settings))
-            self.poolmanager.connection_pool_kw["ssl_context"] = self._context
-        return self._context
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        if (request.url or "").startswith("https:"):
-            self._tls()
-        return super().send(request, *args, **kwargs)
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        fresh = proxy not in self.proxy_manager
-        manager = super().proxy_manager_for(proxy, ssl_context=self._tls(), **kwargs)
-        if fresh:
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        # requests would name its bundle on each pool, and urllib3 then load it
-        # again for every connection: the shared context already holds it.
-        conn.cert_reqs = "CERT_REQUIRED"
-
-
 def connects_to(url: str) -> Origin:
     """Where ``url`` connects, read by the project's parser and by urllib3 alike."""
     origin = checked_origin(url)
@@ -297,26 +286,44 @@ def connects_to(url: str) -> Origin:
 
 
 class Transport:
-    """A requests session that behaves well towards a portal and its user.
+    """HTTP that behaves well towards a portal and its user, on urllib3's pools.
 
     Keep one per portal for a whole run: its connections are reused.
     """
 
     def __init__(self, settings: HttpSettings | None = None, sleep: Any = time.sleep) -> None:
         self.settings = settings or HttpSettings()
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy, .netrc or CA path from the environment
-        adapter = _Adapter(self.settings)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.verify = True  # never off: a private CA goes in [http] ca_bundle
-        # Over HTTPS a proxy only relays encrypted bytes; over HTTP it would read them.
-        self.session.proxies = {"https": self.settings.proxy} if self.settings.proxy else {}
-        self.session.headers["User-Agent"] = USER_AGENT
         self._sleep = sleep
+        self._timeout = Timeout(
+            connect=self.settings.connect_timeout, read=self.settings.read_timeout
+        )
+        # Made at the first request that needs them: a plain-HTTP run loads no CA bundle.
+        self._direct: PoolManager | None = None
+        self._proxied: ProxyManager | None = None
+
+    def _manager(self, url: str) -> PoolManager:
+        """The pools for ``url``: through the configured proxy for HTTPS only,
+        since over HTTPS a proxy only relays encrypted bytes; over HTTP it would read them."""
+        https = url.startswith("https:")
+        context = tls_context(ca_bundle(self.settings)) if https else None
+        if https and self.settings.proxy:
+            if self._proxied is None:
+                self._proxied = ProxyManager(
+                    self.settings.proxy, ssl_context=context, proxy_ssl_context=context, **_POOL_KW
+                )
+                self._proxied.pool_classes_by_scheme = _POOLS
+            return self._proxied
+        if self._direct is None:
+            self._direct = PoolManager(**_POOL_KW)
+            self._direct.pool_classes_by_scheme = _POOLS
+        if context is not None:
+            self._direct.connection_pool_kw["ssl_context"] = context
+        return self._direct
 
     def close(self) -> None:
-        self.session.close()
+        for manager in (self._direct, self._proxied):
+            if manager is not None:
+                manager.clear()
 
     def wait(
         self,
@@ -335,7 +342,7 @@ class Transport:
             emit(replace(event, kind="retry", seconds=delay, reason=reason))
         self._sleep(delay)
 
-    def _read(self, resp: requests.Response, url: str, watch: _Watch) -> bytes:
+    def _read(self, resp: BaseHTTPResponse, url: str, watch: _Watch) -> bytes:
         cap = self.settings.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
@@ -344,14 +351,48 @@ class Transport:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_content(65536):
+        for chunk in resp.stream(65536):
             size += len(chunk)
             if size > cap:
                 raise FetchError(f"{url}: the answer is over the size cap of {cap:,} bytes")
             chunks.append(chunk)
         if watch.expired:  # the watchdog cut the answer short: a body may end early quietly
-            raise requests.exceptions.ReadTimeout("deadline")
+            raise ReadTimeoutError(None, url, "deadline")  # type: ignore[arg-type]
         return b"".join(chunks)
+
+    def _open(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, follow: bool
+    ) -> tuple[BaseHTTPResponse, str, list[str]]:
+        """One answer, following redirects when ``follow``: the answer, its URL, and
+        the cookies the hops before it set."""
+        cookies: list[str] = []
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self._manager(url).urlopen(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=self._timeout,
+                preload_content=False,
+            )
+            location = resp.headers.get("Location")
+            if not (follow and location and resp.status in REDIRECTS):
+                return resp, url, cookies
+            cookies += resp.headers.getlist("Set-Cookie")
+            resp.drain_conn()
+            resp.release_conn()
+            target = urljoin(url, location)
+            try:
+                connects_to(target)
+            except ConfigError as exc:
+                raise FetchError(
+                    f"{url}: redirected to {target!r}, which is refused: {exc}"
+                ) from None
+            url = target
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     def request(
         self,
@@ -367,13 +408,19 @@ class Transport:
 
         ``retry`` must be False for a write that may not be repeated blindly.
         Each attempt, from connecting to the last byte, ends within ``read_timeout``.
-        A request that carries credentials never follows a redirect.
+        A request that carries credentials never follows a redirect; a GET
+        without them follows up to MAX_REDIRECTS, each target read as strictly as ``url``.
         """
         connects_to(url)
-        headers = dict(headers or {})
-        if any(name.lower() == "authorization" for name in headers):
+        sent = {**_HEADERS, **(headers or {})}
+        if any(name.lower() == "authorization" for name in sent):
             require_secure(url)
             allow_redirects = False
+        body = None
+        if json is not None:
+            body = _json.dumps(json, allow_nan=False).encode("utf-8")
+            sent.setdefault("Content-Type", "application/json")
+        follow = allow_redirects and method in {"GET", "HEAD"}
         s = self.settings
         attempts = s.retries + 1 if retry else 1
         for attempt in range(attempts):
@@ -381,30 +428,25 @@ class Transport:
             started = time.monotonic()
             event = RequestEvent("response", method, redact(url), attempt + 1, attempts)
             try:
-                with (
-                    _deadline(s.read_timeout) as watch,
-                    self.session.request(
-                        method,
-                        url,
-                        headers=headers,
-                        json=json,
-                        timeout=(s.connect_timeout, s.read_timeout),
-                        stream=True,
-                        allow_redirects=allow_redirects,
-                    ) as resp,
-                ):
-                    took = time.monotonic() - started
-                    emit(replace(event, status=resp.status_code, seconds=took))
-                    quota = resp.status_code == 429 and is_quota(resp.headers)
-                    if resp.status_code not in RETRY_STATUSES or last or quota:
-                        body = self._read(resp, url, watch)
-                        cookies = resp.raw.headers.getlist("Set-Cookie") if resp.raw else []
-                        for hop in resp.history:
-                            cookies = hop.raw.headers.getlist("Set-Cookie") + cookies
-                        return Response(resp.status_code, resp.headers, body, resp.url, cookies)
-                    asked = retry_after(resp.headers.get("Retry-After"))
-                    reason = f"HTTP {resp.status_code}"
-            except requests.RequestException as exc:
+                with _deadline(s.read_timeout) as watch:
+                    resp, where, cookies = self._open(method, url, sent, body, follow)
+                    read = False
+                    try:
+                        took = time.monotonic() - started
+                        emit(replace(event, status=resp.status, seconds=took))
+                        quota = resp.status == 429 and is_quota(resp.headers)
+                        if resp.status not in RETRY_STATUSES or last or quota:
+                            content = self._read(resp, url, watch)
+                            read = True
+                            cookies += resp.headers.getlist("Set-Cookie")
+                            return Response(resp.status, resp.headers, content, where, cookies)
+                        asked = retry_after(resp.headers.get("Retry-After"))
+                        reason = f"HTTP {resp.status}"
+                    finally:
+                        if not read:  # unread bytes would spoil the connection for the next request
+                            resp.close()
+                        resp.release_conn()
+            except HTTPError as exc:
                 reason = redact(_describe(exc, url)).removeprefix(f"{redact(url)}: ")
                 took = time.monotonic() - started
                 emit(replace(event, kind="failure", seconds=took, reason=reason))

@@ -54,6 +54,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")  # space, control characters, backslash
+
+
 def _refuse(url: str, what: str, why: str) -> ConfigError:
     return ConfigError(f"{what} {url!r}: {why}")
 
@@ -61,7 +64,7 @@ def _refuse(url: str, what: str, why: str) -> ConfigError:
 def checked_origin(url: str, what: str = "URL") -> Origin:
     """The scheme, host and port ``url`` connects to; ConfigError when it is not
     an http(s) URL with one unambiguous reading."""
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url) or "\\" in url:
+    if _UNSAFE.search(url):
         raise _refuse(url, what, "spaces, control characters and backslashes are not allowed")
     match = _AUTHORITY.match(url)
     scheme = url.split(":", 1)[0].lower()
@@ -92,7 +95,8 @@ def checked_origin(url: str, what: str = "URL") -> Origin:
     if not 0 < port < 65536:
         raise _refuse(url, what, "the port must be between 1 and 65535")
     origin = Origin(scheme, host, port)
-    # The standard library must read the same: it is what requests uses to pick the connection.
+    # The standard library must read the same: URLs built from this one (a language
+    # chosen, a redirect followed) are built with it.
     try:
         split = urlsplit(url)
         split_host = split.hostname or ""

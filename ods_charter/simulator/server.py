@@ -160,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
     _recorded = False
     # Keep-alive as a real portal does; every answer carries its Content-Length.
     protocol_version = "HTTP/1.1"
+    # As nginx's tcp_nodelay: without it the body waits behind the headers for
+    # the client's delayed ACK, up to 40 ms per answer over TLS.
+    disable_nagle_algorithm = True
     timeout = 30  # an idle kept-alive connection is closed after this many seconds
     _body: bytes | None = None
 
@@ -272,9 +275,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._route()
         finally:
-            # An unread request body would be read as the next request on this connection.
-            if self._body is None and self.headers.get("Content-Length", "0") not in {"", "0"}:
-                self.close_connection = True
+            # An unread request body would be read as the next request on this
+            # connection: as nginx does, read and drop it after answering, so the
+            # connection stays usable (closing it would race the client's next
+            # request); a body too large or malformed closes the connection.
+            length = self.headers.get("Content-Length", "0")
+            if self._body is None and length not in {"", "0"} and not self.close_connection:
+                if length.isdigit() and int(length) <= MAX_BODY:
+                    with contextlib.suppress(OSError):
+                        self.rfile.read(int(length))
+                else:
+                    self.close_connection = True
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 self.close_connection = True
 
