@@ -197,11 +197,16 @@ class _Watchdog:
     def arm(self, seconds: float) -> _Watch:
         watch = _Watch()
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._ids), watch))
+            deadline = time.monotonic() + seconds
+            # The thread sleeps until the earliest deadline: wake it only for an
+            # earlier one (rare: attempts share one timeout), not on every request.
+            earlier = not self._heap or deadline < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline, next(self._ids), watch))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif earlier:
+                self._cond.notify()
         self.local.watch = watch
         return watch
 
