@@ -16,6 +16,7 @@ import pytest
 from ods_charter.simulator import Simulator
 
 from .conftest import API_KEY, edit_charter, write_config
+from .test_transport import hung_up
 
 
 @pytest.fixture
@@ -89,6 +90,7 @@ def test_the_deadline_cuts_a_trickling_tls_answer(
     tls_sim.faults.arm({"trickle": 10, "trickle_bytes": 40, "trickle_delay": 0.1})
     result = cli("check", "--config", config, "--lang", "fr")
     assert result.code == 2 and "timed out waiting for the answer" in result.err
+    assert hung_up(tls_sim, 3)  # each attempt's TLS connection was cut, not read to its end
 
 
 class _ConnectProxy(socketserver.ThreadingTCPServer):
