@@ -245,3 +245,12 @@ def test_a_retry_after_of_zero_is_not_waited_for(sim: Simulator) -> None:
     transport, sleeps = _transport()
     fetch_page(transport, sim.base_url + PAGE)
     assert sleeps == [0, 0]
+
+
+def test_a_host_name_that_does_not_resolve_is_named_as_such() -> None:
+    transport, sleeps = _transport(retries=1)
+    url = "https://portal.invalid/pages/charte-cookies/"  # .invalid never resolves (RFC 6761)
+    with pytest.raises(FetchError) as caught:
+        transport.request("GET", url)
+    assert str(caught.value) == f"{url}: cannot resolve the host name (DNS failure or no network)"
+    assert len(sleeps) == 1  # retried: a resolver may fail for a moment

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import select
+import shutil
 import socket
 import socketserver
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,3 +223,30 @@ def test_a_public_page_redirected_to_https_is_verified_with_the_configured_ca(
         result = cli("check", "--config", config, "--lang", "fr")
     assert result.code == 0, result.all
     assert [r["path"] for r in tls_sim.requests] == ["/pages/charte-cookies/"]
+
+
+def test_a_hashed_directory_of_cas_is_trusted(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # REQUESTS_CA_BUNDLE may name a directory prepared by `openssl rehash`, as requests allows.
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(str(tls_sim.ca_bundle), certs / "simulator.pem")
+    subprocess.run(["openssl", "rehash", str(certs)], check=True)
+    config = _project(tmp_path, tls_sim, monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certs))
+    result = cli("check", "--config", config)
+    assert result.code == 0, result.all
+
+
+def test_a_proxy_whose_certificate_is_not_trusted_gets_nothing(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # An HTTPS proxy is verified as the portal is; its own CA is not in the bundle.
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "proxy", tls=True) as proxy:
+        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy.base_url}"\n'
+        config = _project(tmp_path, tls_sim, monkeypatch, extra)
+        result = cli("publish", "--config", config, "--yes")
+        assert proxy.requests == [] and tls_sim.requests == []
+    assert result.code == 2 and "TLS certificate could not be verified" in result.err, result.all
+    assert result.err.count("\n") == 1
