@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import socket
 import time
 from collections.abc import Iterator
 from ipaddress import ip_address
@@ -353,3 +354,21 @@ def test_pagination_never_follows_a_link_to_another_origin(
     with pytest.raises(PortalError, match=f"next page link {elsewhere.base_url}/api/"):
         list(client.list_pages(page_size=2))
     assert elsewhere.requests == []
+
+
+def test_a_deadline_passing_during_the_tls_handshake_leaves_the_watchdog_working(
+    sim: Simulator,
+) -> None:
+    # Until the handshake ends there is no connection to cut: the one watchdog
+    # thread of the process must let that deadline go and keep watching the next.
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/pages/charte-cookies/"
+        settings = HttpSettings(connect_timeout=3, read_timeout=1, retries=0)
+        with pytest.raises(FetchError, match="timed out"):
+            Transport(settings).request("GET", url)
+    sim.faults.arm({"trickle": 1, "trickle_bytes": 40, "trickle_delay": 0.1})
+    with pytest.raises(FetchError, match="timed out waiting for the answer"):
+        Transport(HttpSettings(read_timeout=1, retries=0)).request(
+            "GET", sim.base_url + "/pages/charte-cookies/"
+        )
+    assert hung_up(sim, 1)
