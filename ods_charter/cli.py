@@ -1192,9 +1192,6 @@ class _CommandsOnDemand(Mapping[str, Any]):
             )
         return self._built[name]
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._infos
-
     def __iter__(self) -> Iterator[str]:
         return iter(self._infos)
 
