@@ -58,8 +58,22 @@ class Finding:
         return "info" if self.kind in INFORMATION else "warning"
 
 
+# Every kind of finding, the most severe first: reports list them in this order
+# and a fleet scan gives each its own column.
+FINDING_KINDS = (
+    "before_consent",
+    "after_refusal",
+    "undeclared",
+    "lifetime",
+    "insecure",
+    "third_party",
+    "no_banner",
+    "not_seen",
+)
 ERRORS = {"before_consent", "after_refusal"}
 INFORMATION = {"not_seen", "no_banner"}
+# Only a browser visit can refuse, find a banner or see the hosts a page contacts.
+BROWSER_ONLY = {"after_refusal", "third_party", "no_banner"}
 
 
 @dataclass

@@ -41,6 +41,7 @@ MATOMO = (
     '\n[[cookies]]\nname = "_pk_ses*"\nprovider = "Matomo"\ncategory = "statistics"\n'
     'lifetime_days = 1\npurpose.fr = "Mesure d\'audience"\npurpose.en = "Audience"\n'
 )
+ONLY_HOME = '[scan]\npaths = ["/"]\n'
 
 
 @pytest.fixture
@@ -171,8 +172,42 @@ def test_har_needs_the_browser(cli, tmp_path: Path) -> None:  # type: ignore[no-
     config = write_config(tmp_path / "project", "http://127.0.0.1:9")
     result = cli("scan", "--config", config, "--har", tmp_path / "x.har")
     assert result.code == 2 and "--har needs --browser" in result.err
-    fleet = cli("scan", "--all", "--browser")
+    fleet = cli("scan", "--all", "--browser", "--har", tmp_path / "x.har")
     assert fleet.code == 2 and "one portal at a time" in fleet.err
+
+
+@browser
+def test_a_fleet_shows_which_portals_break_consent(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with (
+        Simulator(state_dir=tmp_path / "s0", analytics=True) as faulty,
+        Simulator(state_dir=tmp_path / "s1", analytics=True) as sound,
+    ):
+        faulty.faults.arm({"consent": "ignore_refusal"})
+        configs = []
+        for name, sim in (("faulty", faulty), ("sound", sound)):
+            config = write_config(tmp_path / name, sim.base_url, name=name, extra=ONLY_HOME)
+            registry = config.parent / "registry.toml"
+            registry.write_text(registry.read_text() + MATOMO)
+            configs += ["--config", config]
+        result = cli("scan", *configs, "--browser", "--format", "markdown")
+        junit = cli("scan", *configs, "--browser", "--format", "junit")
+    assert result.code == junit.code == 1, result.all
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in result.out.splitlines()]
+    header, _, *rows = cells[4:]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert header == [
+        "portal", "status", "before_consent", "after_refusal", "undeclared", "lifetime",
+        "insecure", "third_party", "no_banner", "not_seen", "error",
+    ]  # fmt: skip
+    # Matomo measured after "refuse all": its two cookies and its tracker host;
+    # an anonymous visitor never gets the login cookie (sessionid).
+    assert table["faulty"] == {
+        "portal": "faulty", "status": "findings", "before_consent": "0", "after_refusal": "2",
+        "undeclared": "0", "lifetime": "0", "insecure": "0", "third_party": "1",
+        "no_banner": "0", "not_seen": "1", "error": "",
+    }  # fmt: skip
+    assert table["sound"]["status"] == "ok"
+    assert "findings: 2 after_refusal, 1 third_party" in junit.out
 
 
 def test_consent_fault_refuses_unknown_modes(portal: Simulator) -> None:
