@@ -154,8 +154,11 @@ def parse_set_cookie(header: str, url: str, now: datetime | None = None) -> Seen
 
 
 def scan_urls(config: PortalConfig, paths: list[str], languages: list[str]) -> list[str]:
+    """Each path in each content language, asked by the portal's ``?flg=`` code for it."""
     return [
-        with_language(config.resolve(path), lang) for path in paths for lang in languages or [""]
+        with_language(config.resolve(path), config.flg_code(lang))
+        for path in paths
+        for lang in languages or [""]
     ]
 
 

@@ -156,6 +156,20 @@ def test_refusal_ignored_is_an_error(cli, portal: Simulator, tmp_path: Path) -> 
 
 
 @browser
+def test_the_browser_asks_for_a_language_by_the_portals_flg_code(
+    cli, portal: Simulator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    portal.platform.flg_codes = {"en": "en-gb"}
+    config = write_config(tmp_path / "project", portal.base_url, ("fr", "en"))
+    config.write_text(config.read_text().replace("[page]\n", '[page]\nflg = { en = "en-gb" }\n'))
+    portal.server.request_log.clear()
+    _, report = _scan(cli, config, "--lang", "en")
+    assert report["urls"] == [f"{portal.base_url}/?flg=en-gb"]
+    home = [r["query"] for r in portal.requests if r["path"] == "/"]
+    assert len(home) >= 4 and set(home) == {"flg=en-gb"}  # the HTTP visit, then each state
+
+
+@browser
 def test_missing_banner_is_a_finding_not_a_crash(cli, portal: Simulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = write_config(tmp_path / "project", portal.base_url)
     result = cli(
