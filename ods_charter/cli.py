@@ -521,14 +521,13 @@ def scan(
 
     if har is not None and not browser:
         raise typer.BadParameter("--har needs --browser")
-    if (all_portals or len(config or []) > 1) and any((browser, output, json_output, evidence)):
+    if (all_portals or len(config or []) > 1) and any((har, output, json_output, evidence)):
         raise typer.BadParameter(
-            "--browser, --output, --json-output and --evidence scan one portal at a time"
+            "--har, --output, --json-output and --evidence scan one portal at a time"
         )
     report = ("Cookie scan", fmt, output)
-    if (
-        code := _fleet(config, all_portals, "scan_task", jobs, processes, base_url, report)
-    ) is not None:
+    task = "browser_scan_task" if browser else "scan_task"
+    if (code := _fleet(config, all_portals, task, jobs, processes, base_url, report)) is not None:
         return code
     cfg = _config(config[0] if config else None, base_url)
     reg = _registry(cfg)

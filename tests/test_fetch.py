@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,31 @@ def test_check_of_a_windows_1252_file_matches_the_utf8_one(cli, project: Path) -
         cli("check", "--file", saved, "--config", project).code
         == cli("check", "--file", STAR, "--config", project).code
     )
+
+
+def test_a_compressed_page_is_capped_as_it_is_decompressed(sim: Simulator) -> None:
+    # 50 MB of spaces gzip to about 50 KB: the cap counts the bytes decompression
+    # yields, and decompression stops near the cap rather than inflating the
+    # whole answer at once (urllib3 before 2.7 did: a memory exhaustion).
+    bomb = {"gzip_bomb": 1, "gzip_bomb_bytes": 50_000_000}
+    transport, _ = _transport(retries=0, max_bytes=1_000_000)
+    sim.faults.arm(bomb)  # the first answer makes the simulator build (and keep) the bomb
+    with pytest.raises(FetchError, match="over the size cap of 1,000,000 bytes"):
+        fetch_page(transport, sim.base_url + PAGE)
+    sim.faults.arm(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="over the size cap of 1,000,000 bytes"):
+            fetch_page(transport, sim.base_url + PAGE)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, f"{peak:,} bytes allocated to read a page capped at 1 MB"
+    assert sim.requests[-1]["headers"]["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_a_compressed_page_within_the_cap_is_read_decompressed(sim: Simulator) -> None:
+    sim.faults.arm({"gzip_bomb": 1, "gzip_bomb_bytes": 0})  # no padding: the page, gzipped
+    transport, _ = _transport()
+    page = fetch_page(transport, sim.base_url + PAGE, "en")
+    assert b"Service provider's name" in page.html

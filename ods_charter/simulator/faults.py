@@ -34,6 +34,10 @@ class Faults:
     redirect_to: str | None = None
     redirect_status: int = 307
     next_origin: str | None = None  # the page list's next/previous links name this origin
+    # The next N public pages are sent gzip-compressed and padded with spaces to
+    # this many bytes once decompressed: a small answer that grows huge.
+    gzip_bomb: int = 0
+    gzip_bomb_bytes: int = 50_000_000
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def arm(self, spec: dict[str, Any]) -> None:
@@ -59,6 +63,8 @@ class Faults:
             "redirect_to",
             "redirect_status",
             "next_origin",
+            "gzip_bomb",
+            "gzip_bomb_bytes",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -87,6 +93,7 @@ class Faults:
             self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
             self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
             self.next_origin = None
+            self.gzip_bomb, self.gzip_bomb_bytes = 0, 50_000_000
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import hashlib
 import json
 import re
@@ -148,6 +150,13 @@ class _Trickle:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+@functools.lru_cache(maxsize=2)
+def _gzip_bomb(page: bytes, size: int) -> bytes:
+    """``page`` padded with spaces to ``size`` bytes, gzipped; kept, so that only
+    the first answer costs the simulator the memory of the whole."""
+    return gzip.compress(page + b" " * max(0, size - len(page)), compresslevel=9)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -553,8 +562,14 @@ class _Handler(BaseHTTPRequestHandler):
         html_type = "text/html; charset=utf-8"
 
         def page(body: str, status: int = 200) -> None:
-            body = pages.with_consent(body, self.server.tracker_url, self.server.faults.consent)
-            self._send(status, body.encode("utf-8"), html_type, cookies)
+            faults = self.server.faults
+            body = pages.with_consent(body, self.server.tracker_url, faults.consent)
+            data = body.encode("utf-8")
+            if faults.take("gzip_bomb"):
+                compressed = _gzip_bomb(data, faults.gzip_bomb_bytes)
+                self._send(status, compressed, html_type, [*cookies, ("Content-Encoding", "gzip")])
+                return
+            self._send(status, data, html_type, cookies)
 
         match = re.fullmatch(r"/pages?/([^/]+)/?", path)
         legal = re.fullmatch(r"/terms/([a-z-]+)/?", path)
