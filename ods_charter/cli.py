@@ -1171,7 +1171,7 @@ def suggest(
 class _CommandsOnDemand(Mapping[str, Any]):
     """The app's commands by name, in the order declared; each one (its click
     Command, every option converted) built only when asked for. typer builds
-    all twenty at every start, a tenth of ``check --file``'s time; help,
+    all sixteen at every start, a tenth of ``check --file``'s time; help,
     completion and "did you mean" still see every name through this mapping."""
 
     def __init__(self, infos: list[typer.models.CommandInfo]) -> None:
