@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ from ods_charter.exitcode import ExitCode
 from ods_charter.reports import PlanFormat, RecordFormat, ReportFormat
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from ods_charter.config import PortalConfig
     from ods_charter.events import RequestEvent
@@ -520,14 +521,13 @@ def scan(
 
     if har is not None and not browser:
         raise typer.BadParameter("--har needs --browser")
-    if (all_portals or len(config or []) > 1) and any((browser, output, json_output, evidence)):
+    if (all_portals or len(config or []) > 1) and any((har, output, json_output, evidence)):
         raise typer.BadParameter(
-            "--browser, --output, --json-output and --evidence scan one portal at a time"
+            "--har, --output, --json-output and --evidence scan one portal at a time"
         )
     report = ("Cookie scan", fmt, output)
-    if (
-        code := _fleet(config, all_portals, "scan_task", jobs, processes, base_url, report)
-    ) is not None:
+    task = "browser_scan_task" if browser else "scan_task"
+    if (code := _fleet(config, all_portals, task, jobs, processes, base_url, report)) is not None:
         return code
     cfg = _config(config[0] if config else None, base_url)
     reg = _registry(cfg)
@@ -1168,6 +1168,49 @@ def suggest(
     return ExitCode.OK
 
 
+class _CommandsOnDemand(Mapping[str, Any]):
+    """The app's commands by name, in the order declared; each one (its click
+    Command, every option converted) built only when asked for. typer builds
+    all sixteen at every start, a tenth of ``check --file``'s time; help,
+    completion and "did you mean" still see every name through this mapping."""
+
+    def __init__(self, infos: list[typer.models.CommandInfo]) -> None:
+        self._infos = {
+            info.name or typer.main.get_command_name(info.callback.__name__): info
+            for info in infos
+            if info.callback
+        }
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = typer.main.get_command_from_info(
+                self._infos[name],
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._infos)
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+
+def _group() -> typer.core.TyperGroup:
+    """``app`` as typer would build it (callback, global options, completion
+    options), its commands built on demand."""
+    import copy
+
+    bare = copy.copy(app)
+    bare.registered_commands = []
+    group = typer.main.get_command(bare)
+    assert isinstance(group, typer.core.TyperGroup)  # the callback makes it a group
+    group.commands = _CommandsOnDemand(app.registered_commands)  # type: ignore[assignment]
+    return group
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command, map the project's errors to messages and exit codes."""
     from ods_charter.secrets import masked_output
@@ -1188,7 +1231,7 @@ def _run(argv: list[str] | None) -> None:
     try:
         load_dotenv_file()
         register_from_env()  # masked in every command's output, not only those that send it
-        code = app(args=argv, prog_name="ods-charter", standalone_mode=False)
+        code = _group()(args=argv, prog_name="ods-charter", standalone_mode=False)
     except OdsCharterError as exc:
         fail(redact(str(exc)), exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument

@@ -221,9 +221,6 @@ def check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
     return summarize_check(config, run_check(config, registry))
 
 
-SCAN_KINDS = ("undeclared", "lifetime", "insecure", "not_seen")
-
-
 def api_check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
     """``check --source api`` for one portal of a fleet: its own key, or refused."""
     from ods_charter.charter import run_check
@@ -236,18 +233,28 @@ def api_check_task(config: PortalConfig, registry: Registry) -> PortalSummary:
         client.transport.close()
 
 
-def scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:
-    from ods_charter.scan import scan
+def scan_task(config: PortalConfig, registry: Registry, browser: bool = False) -> PortalSummary:
+    """``scan`` for one portal of a fleet: one count per kind of finding the scan
+    can make, the most severe first (a browser visit finds three more kinds)."""
+    from ods_charter.scan import BROWSER_ONLY, FINDING_KINDS, scan, scan_with_browser
 
     result = scan(config, registry)
-    kinds = [f.kind for f in result.findings]
+    if browser:
+        result = scan_with_browser(config, registry, result)
+    found = [f.kind for f in result.findings]
+    kinds = [k for k in FINDING_KINDS if browser or k not in BROWSER_ONLY]
     return PortalSummary(
         config.name,
         str(config.source),
         "findings" if result.exit_code else "ok",
-        counts={kind: kinds.count(kind) for kind in SCAN_KINDS},
+        counts={kind: found.count(kind) for kind in kinds},
         detail={"portal": config.name, **result.as_dict()},
     )
+
+
+def browser_scan_task(config: PortalConfig, registry: Registry) -> PortalSummary:
+    """``scan --browser`` for one portal of a fleet (a named function: tasks are pickled)."""
+    return scan_task(config, registry, browser=True)
 
 
 def fleet_exit_code(summaries: Sequence[PortalSummary]) -> ExitCode:

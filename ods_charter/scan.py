@@ -58,8 +58,22 @@ class Finding:
         return "info" if self.kind in INFORMATION else "warning"
 
 
+# Every kind of finding, the most severe first: reports list them in this order
+# and a fleet scan gives each its own column.
+FINDING_KINDS = (
+    "before_consent",
+    "after_refusal",
+    "undeclared",
+    "lifetime",
+    "insecure",
+    "third_party",
+    "no_banner",
+    "not_seen",
+)
 ERRORS = {"before_consent", "after_refusal"}
 INFORMATION = {"not_seen", "no_banner"}
+# Only a browser visit can refuse, find a banner or see the hosts a page contacts.
+BROWSER_ONLY = {"after_refusal", "third_party", "no_banner"}
 
 
 @dataclass
@@ -140,8 +154,11 @@ def parse_set_cookie(header: str, url: str, now: datetime | None = None) -> Seen
 
 
 def scan_urls(config: PortalConfig, paths: list[str], languages: list[str]) -> list[str]:
+    """Each path in each content language, asked by the portal's ``?flg=`` code for it."""
     return [
-        with_language(config.resolve(path), lang) for path in paths for lang in languages or [""]
+        with_language(config.resolve(path), config.flg_code(lang))
+        for path in paths
+        for lang in languages or [""]
     ]
 
 

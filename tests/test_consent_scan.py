@@ -41,6 +41,7 @@ MATOMO = (
     '\n[[cookies]]\nname = "_pk_ses*"\nprovider = "Matomo"\ncategory = "statistics"\n'
     'lifetime_days = 1\npurpose.fr = "Mesure d\'audience"\npurpose.en = "Audience"\n'
 )
+ONLY_HOME = '[scan]\npaths = ["/"]\n'
 
 
 @pytest.fixture
@@ -155,6 +156,20 @@ def test_refusal_ignored_is_an_error(cli, portal: Simulator, tmp_path: Path) -> 
 
 
 @browser
+def test_the_browser_asks_for_a_language_by_the_portals_flg_code(
+    cli, portal: Simulator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    portal.platform.flg_codes = {"en": "en-gb"}
+    config = write_config(tmp_path / "project", portal.base_url, ("fr", "en"))
+    config.write_text(config.read_text().replace("[page]\n", '[page]\nflg = { en = "en-gb" }\n'))
+    portal.server.request_log.clear()
+    _, report = _scan(cli, config, "--lang", "en")
+    assert report["urls"] == [f"{portal.base_url}/?flg=en-gb"]
+    home = [r["query"] for r in portal.requests if r["path"] == "/"]
+    assert len(home) >= 4 and set(home) == {"flg=en-gb"}  # the HTTP visit, then each state
+
+
+@browser
 def test_missing_banner_is_a_finding_not_a_crash(cli, portal: Simulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = write_config(tmp_path / "project", portal.base_url)
     result = cli(
@@ -171,8 +186,42 @@ def test_har_needs_the_browser(cli, tmp_path: Path) -> None:  # type: ignore[no-
     config = write_config(tmp_path / "project", "http://127.0.0.1:9")
     result = cli("scan", "--config", config, "--har", tmp_path / "x.har")
     assert result.code == 2 and "--har needs --browser" in result.err
-    fleet = cli("scan", "--all", "--browser")
+    fleet = cli("scan", "--all", "--browser", "--har", tmp_path / "x.har")
     assert fleet.code == 2 and "one portal at a time" in fleet.err
+
+
+@browser
+def test_a_fleet_shows_which_portals_break_consent(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with (
+        Simulator(state_dir=tmp_path / "s0", analytics=True) as faulty,
+        Simulator(state_dir=tmp_path / "s1", analytics=True) as sound,
+    ):
+        faulty.faults.arm({"consent": "ignore_refusal"})
+        configs = []
+        for name, sim in (("faulty", faulty), ("sound", sound)):
+            config = write_config(tmp_path / name, sim.base_url, name=name, extra=ONLY_HOME)
+            registry = config.parent / "registry.toml"
+            registry.write_text(registry.read_text() + MATOMO)
+            configs += ["--config", config]
+        result = cli("scan", *configs, "--browser", "--format", "markdown")
+        junit = cli("scan", *configs, "--browser", "--format", "junit")
+    assert result.code == junit.code == 1, result.all
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in result.out.splitlines()]
+    header, _, *rows = cells[4:]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert header == [
+        "portal", "status", "before_consent", "after_refusal", "undeclared", "lifetime",
+        "insecure", "third_party", "no_banner", "not_seen", "error",
+    ]  # fmt: skip
+    # Matomo measured after "refuse all": its two cookies and its tracker host;
+    # an anonymous visitor never gets the login cookie (sessionid).
+    assert table["faulty"] == {
+        "portal": "faulty", "status": "findings", "before_consent": "0", "after_refusal": "2",
+        "undeclared": "0", "lifetime": "0", "insecure": "0", "third_party": "1",
+        "no_banner": "0", "not_seen": "1", "error": "",
+    }  # fmt: skip
+    assert table["sound"]["status"] == "ok"
+    assert "findings: 2 after_refusal, 1 third_party" in junit.out
 
 
 def test_consent_fault_refuses_unknown_modes(portal: Simulator) -> None:

@@ -13,7 +13,7 @@ import pytest
 from ods_charter.secrets import MASK, redact, register
 from ods_charter.simulator import Simulator
 
-from .conftest import API_KEY, edit_charter
+from .conftest import API_KEY, charter_page, edit_charter
 
 SLUG = "charte-cookies"
 # Spellings a reader decodes back to the key: a browser (entities), a URL, JSON.
@@ -76,6 +76,29 @@ def test_an_echoed_key_never_reaches_output_reports_backups_or_audit(
     assert any(p.parent.name == "bk" for p in written)
     for path in written:
         assert not _exposes(path.read_bytes()), path
+
+
+def test_a_cookie_named_after_the_key_is_removed_and_audited_masked(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    """A row whose cookie name spells the key (as HTML entities, which the parser
+    decodes to the key itself) is not in the registry: sync removes it, and the
+    audit line names what it removed. The parsed name never passes through the
+    output streams or ``atomic_write``: only the audit log's own masking keeps it out."""
+    row = "<td>Se souvenir de la langue du visiteur</td>"
+    edit_charter(
+        sim,
+        "fr",
+        row,
+        f"{row}</tr><tr><td>X</td><td>Traceur</td><td>{SPELLINGS[2]}</td><td>Suivi</td>",
+    )
+    result = cli("sync", "--config", project, "--yes", "--backup-dir", project.parent / "bk")
+    assert result.code == 0, result.all
+    assert not _exposes(charter_page(sim)["content"]["html"]["fr"])  # the row is gone
+    lines = [json.loads(line) for line in Path(".ods-charter/audit.jsonl").read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["started", "completed"]
+    assert all(line["cookies"]["fr"]["removed"] == [MASK] for line in lines), lines
+    assert not _exposes(Path(".ods-charter/audit.jsonl").read_bytes())
 
 
 def test_a_redirect_that_echoes_the_key_is_reported_masked(

@@ -151,3 +151,13 @@ def test_fleet_reports_keep_their_columns(cli, tmp_path: Path, sim: Simulator, f
         assert "<th>missing</th><th>extra</th><th>changed</th>" in result.out
     else:
         assert "p0" in result.out and "drift" in result.out
+
+
+def test_a_scan_report_and_a_fleet_table_list_the_kinds_in_one_order() -> None:
+    """The one-portal sections and the fleet columns both read most severe first."""
+    from ods_charter.reports.build import SCAN_HEADINGS
+    from ods_charter.scan import ERRORS, FINDING_KINDS, INFORMATION
+
+    assert list(SCAN_HEADINGS) == [*FINDING_KINDS, "local_storage"]
+    severity = [0 if k in ERRORS else 2 if k in INFORMATION else 1 for k in FINDING_KINDS]
+    assert severity == sorted(severity)

@@ -34,6 +34,18 @@ def test_normal_portal_has_nothing_to_fix(cli, project: Path, sim: Simulator) ->
     assert any("/pages/charte-cookies/?flg=fr" in u for u in urls)
 
 
+def test_each_language_is_asked_by_the_portals_flg_code(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    """A portal whose English is ``?flg=en-gb`` serves its default language to
+    ``?flg=en``: the scan must ask for English the way check and sync do."""
+    sim.platform.flg_codes = {"en": "en-gb"}
+    project.write_text(project.read_text().replace("[page]\n", '[page]\nflg = { en = "en-gb" }\n'))
+    sim.server.request_log.clear()
+    code, report, _ = _scan(cli, project, "--path", "/")
+    assert code == 0, report
+    assert report["urls"] == [f"{sim.base_url}/?flg=fr", f"{sim.base_url}/?flg=en-gb"]
+    assert sorted(r["query"] for r in sim.requests if r["path"] == "/") == ["flg=en-gb", "flg=fr"]
+
+
 def test_each_finding_appears_exactly_once(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
     sim.set_cookies(
         [
