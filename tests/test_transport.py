@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from ipaddress import ip_address
@@ -16,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.util.url import parse_url
 
+import ods_charter
 from ods_charter.config import HttpSettings
 from ods_charter.errors import ConfigError, FetchError, PortalError
 from ods_charter.portal import AutomationClient
@@ -372,3 +376,28 @@ def test_a_deadline_passing_during_the_tls_handshake_leaves_the_watchdog_working
             "GET", sim.base_url + "/pages/charte-cookies/"
         )
     assert hung_up(sim, 1)
+
+
+def test_a_shorter_deadline_than_those_pending_is_kept(sim: Simulator) -> None:
+    # A portal with a long timeout leaves its deadline pending; the watchdog
+    # sleeping until then must still wake for a later request's shorter one.
+    url = sim.base_url + "/pages/charte-cookies/"
+    Transport(HttpSettings(read_timeout=30)).request("GET", url)
+    sim.faults.arm({"trickle": 1, "trickle_bytes": 40, "trickle_delay": 0.1})
+    with pytest.raises(FetchError, match="timed out waiting for the answer"):
+        Transport(HttpSettings(read_timeout=1, retries=0)).request("GET", url)
+    assert hung_up(sim, 1)
+
+
+def test_the_command_process_ends_when_its_work_is_done(project: Path, sim: Simulator) -> None:
+    # The watchdog thread must not keep the process alive after the command returns.
+    package_root = Path(ods_charter.__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "ods_charter", "check", "--config", str(project)],
+        env={**os.environ, "PYTHONPATH": str(package_root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sim.requests  # it did fetch the pages: the thread was started
