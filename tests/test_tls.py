@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import shutil
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from ods_charter.simulator import Simulator
 
@@ -131,7 +133,10 @@ class _Tunnel(socketserver.BaseRequestHandler):
         pair = {self.request: upstream, upstream: self.request}
         try:
             while True:
-                ready, _, _ = select.select(list(pair), [], [], 5)
+                # Bytes a TLS layer has already decrypted wake no select().
+                ready = [s for s in pair if isinstance(s, ssl.SSLSocket) and s.pending()]
+                if not ready:
+                    ready, _, _ = select.select(list(pair), [], [], 5)
                 if not ready:
                     return
                 for sock in ready:
@@ -145,22 +150,41 @@ class _Tunnel(socketserver.BaseRequestHandler):
             upstream.close()
 
 
-def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
-    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    proxy = _ConnectProxy()
+class _TlsConnectProxy(_ConnectProxy):
+    """The same proxy reached over TLS, with a certificate from its own CA."""
+
+    def __init__(self, authority: trustme.CA) -> None:
+        super().__init__()
+        self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert("127.0.0.1").configure_cert(self.tls)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        return self.tls.wrap_socket(sock, server_side=True), address
+
+
+@contextlib.contextmanager
+def _serving(proxy: _ConnectProxy) -> Iterator[str]:
+    """The proxy's port, served in a thread for the block."""
     threading.Thread(
         target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     try:
-        proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
-        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy_url}"\n'
-        config = _project(tmp_path, tls_sim, monkeypatch, extra)
-        edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
-        assert cli("sync", "--config", config, "--yes").code == 0
+        yield str(proxy.server_address[1])
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    proxy = _ConnectProxy()
+    with _serving(proxy) as proxy_port:
+        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "http://127.0.0.1:{proxy_port}"\n'
+        config = _project(tmp_path, tls_sim, monkeypatch, extra)
+        edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+        assert cli("sync", "--config", config, "--yes").code == 0
     port = tls_sim.server.server_address[1]
     assert proxy.targets and set(proxy.targets) == {f"CONNECT 127.0.0.1:{port}"}
     assert API_KEY.encode() not in proxy.seen and b"apikey" not in proxy.seen
@@ -250,3 +274,33 @@ def test_a_proxy_whose_certificate_is_not_trusted_gets_nothing(
         assert proxy.requests == [] and tls_sim.requests == []
     assert result.code == 2 and "TLS certificate could not be verified" in result.err, result.all
     assert result.err.count("\n") == 1
+
+
+def test_an_https_proxy_is_verified_with_the_configured_bundle(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The bundle holds the portal's CA and the proxy's (a company's private CA): the
+    # proxy's certificate is checked against it, not against the system's CAs.
+    authority = trustme.CA(organization_name="a company proxy")
+    bundle = tmp_path / "company-and-portal.pem"
+    bundle.write_bytes(Path(str(tls_sim.ca_bundle)).read_bytes() + authority.cert_pem.bytes())
+    proxy = _TlsConnectProxy(authority)
+    with _serving(proxy) as proxy_port:
+        extra = f'ca_bundle = "{bundle}"\nproxy = "https://127.0.0.1:{proxy_port}"\n'
+        result = cli("check", "--config", _project(tmp_path, tls_sim, monkeypatch, extra))
+    assert result.code == 0, result.all
+    assert set(proxy.targets) == {f"CONNECT 127.0.0.1:{tls_sim.server.server_address[1]}"}
+    assert [r["path"] for r in tls_sim.requests][:1] == ["/pages/charte-cookies/"]
+
+
+def test_a_plain_http_run_loads_no_ca_bundle(
+    cli, tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Loopback HTTP (the simulator, a local test portal): no TLS, so no bundle is
+    # read, and one that is broken is no reason to fail.
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a certificate\n")
+    config = _project(tmp_path, sim, monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(broken))
+    result = cli("check", "--config", config)
+    assert result.code == 0, result.all
