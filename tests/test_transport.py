@@ -401,3 +401,27 @@ def test_the_command_process_ends_when_its_work_is_done(project: Path, sim: Simu
     )
     assert run.returncode == 0, run.stderr
     assert sim.requests  # it did fetch the pages: the thread was started
+
+
+def test_the_transport_itself_keeps_a_key_off_plain_http_and_redirects(
+    sim: Simulator, elsewhere: Simulator
+) -> None:
+    # Whoever calls it, and however the header is spelled: the rule lives in the transport.
+    key = {"authorization": f"apikey {API_KEY}"}
+    with pytest.raises(ConfigError, match="keys travel only over HTTPS"):
+        Transport(HttpSettings()).request("GET", "http://portal.example.org/api/", headers=key)
+    sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
+    url = sim.base_url + "/pages/charte-cookies/"
+    answer = Transport(HttpSettings()).request("GET", url, headers=key)
+    assert answer.status == 307 and answer.url == url
+    assert elsewhere.requests == [] and elsewhere.connections == 0
+
+
+def test_a_write_is_sent_once_whatever_the_answer(sim: Simulator) -> None:
+    sim.faults.arm({"fail_count": 3, "fail_methods": ["PUT"], "retry_after": "1"})
+    waits: list[float] = []
+    url = sim.base_url + "/api/automation/v1.0/pages/charte-cookies/"
+    transport = Transport(HttpSettings(retries=3), sleep=waits.append)
+    answer = transport.request("PUT", url, json={"title": {"fr": "x"}}, retry=False)
+    assert answer.status == 503 and waits == []
+    assert [r["method"] for r in sim.requests] == ["PUT"]
