@@ -395,6 +395,7 @@ def test_the_command_process_ends_when_its_work_is_done(project: Path, sim: Simu
     run = subprocess.run(
         [sys.executable, "-m", "ods_charter", "check", "--config", str(project)],
         env={**os.environ, "PYTHONPATH": str(package_root)},
+        cwd=package_root,  # where a mutation tool's copy finds its configuration
         capture_output=True,
         text=True,
         timeout=60,
