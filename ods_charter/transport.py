@@ -56,6 +56,7 @@ USER_AGENT = f"ods-charter/{__version__}"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_REDIRECTS = 10
+_DRAIN_MAX = 65536  # the largest redirect body read to keep its connection
 # Sent with every request; identity or gzip only, so the size cap counts what is read.
 _HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 # Every connection verified (the context says against what); failures raised as they are.
@@ -387,7 +388,13 @@ class Transport:
             if not (follow and location and resp.status in REDIRECTS):
                 return resp, url, cookies
             cookies += resp.headers.getlist("Set-Cookie")
-            resp.drain_conn()
+            # A short body is read so the connection serves the next hop (often the
+            # same host); a long or unsized one is not worth reading: close instead.
+            length = resp.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) <= _DRAIN_MAX:
+                resp.drain_conn()
+            else:
+                resp.close()
             resp.release_conn()
             target = urljoin(url, location)
             try:

@@ -190,6 +190,14 @@ def test_redirects_are_followed_ten_times_at_most(
     assert len(sim.requests) == 11
 
 
+def test_a_redirect_to_the_same_host_reuses_its_connection(
+    cli, project: Path, sim: Simulator
+) -> None:  # type: ignore[no-untyped-def]
+    sim.faults.arm({"redirect": 1, "redirect_to": sim.base_url})  # as /page -> /page/ does
+    assert cli("check", "--config", project, "--lang", "fr").code == 0
+    assert len(sim.requests) == 2 and sim.connections == 1
+
+
 def test_environment_proxies_and_netrc_are_ignored(
     cli,
     project: Path,
