@@ -213,3 +213,44 @@ def test_a_compressed_page_within_the_cap_is_read_decompressed(sim: Simulator) -
     transport, _ = _transport()
     page = fetch_page(transport, sim.base_url + PAGE, "en")
     assert b"Service provider's name" in page.html
+
+
+def test_the_size_cap_lets_an_answer_of_exactly_max_bytes_through(sim: Simulator) -> None:
+    url = sim.base_url + PAGE
+    page = _transport()[0].request("GET", url).body
+    size = len(page)
+    assert _transport(max_bytes=size)[0].request("GET", url).body == page
+    with pytest.raises(
+        FetchError, match=f"the answer is {size:,} bytes, over the cap of {size - 1:,}"
+    ):
+        _transport(max_bytes=size - 1)[0].request("GET", url)
+    # Compressed, the cap counts the bytes decompression yields (no length is declared for them).
+    sim.faults.arm({"gzip_bomb": 1, "gzip_bomb_bytes": 0})
+    assert _transport(max_bytes=size)[0].request("GET", url).body == page
+    sim.faults.arm({"gzip_bomb": 1, "gzip_bomb_bytes": 0})
+    with pytest.raises(FetchError, match=f"over the size cap of {size - 1:,} bytes"):
+        _transport(max_bytes=size - 1, retries=0)[0].request("GET", url)
+
+
+def test_a_large_answer_is_read_byte_for_byte(sim: Simulator) -> None:
+    # Several reads of 64 KiB: what arrives is the page and its padding, nothing added between.
+    url = sim.base_url + PAGE
+    page = _transport()[0].request("GET", url).body
+    sim.faults.arm({"gzip_bomb": 1, "gzip_bomb_bytes": 300_000})
+    assert _transport()[0].request("GET", url).body == page + b" " * (300_000 - len(page))
+
+
+def test_a_retry_after_of_zero_is_not_waited_for(sim: Simulator) -> None:
+    sim.faults.arm({"fail_count": 2, "retry_after": "0"})
+    transport, sleeps = _transport()
+    fetch_page(transport, sim.base_url + PAGE)
+    assert sleeps == [0, 0]
+
+
+def test_a_host_name_that_does_not_resolve_is_named_as_such() -> None:
+    transport, sleeps = _transport(retries=1)
+    url = "https://portal.invalid/pages/charte-cookies/"  # .invalid never resolves (RFC 6761)
+    with pytest.raises(FetchError) as caught:
+        transport.request("GET", url)
+    assert str(caught.value) == f"{url}: cannot resolve the host name (DNS failure or no network)"
+    assert len(sleeps) == 1  # retried: a resolver may fail for a moment

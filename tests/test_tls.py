@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
+import shutil
 import socket
 import socketserver
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from ods_charter.simulator import Simulator
 
 from .conftest import API_KEY, edit_charter, write_config
+from .test_transport import hung_up
 
 
 @pytest.fixture
@@ -89,6 +94,7 @@ def test_the_deadline_cuts_a_trickling_tls_answer(
     tls_sim.faults.arm({"trickle": 10, "trickle_bytes": 40, "trickle_delay": 0.1})
     result = cli("check", "--config", config, "--lang", "fr")
     assert result.code == 2 and "timed out waiting for the answer" in result.err
+    assert hung_up(tls_sim, 3)  # each attempt's TLS connection was cut, not read to its end
 
 
 class _ConnectProxy(socketserver.ThreadingTCPServer):
@@ -127,7 +133,10 @@ class _Tunnel(socketserver.BaseRequestHandler):
         pair = {self.request: upstream, upstream: self.request}
         try:
             while True:
-                ready, _, _ = select.select(list(pair), [], [], 5)
+                # Bytes a TLS layer has already decrypted wake no select().
+                ready = [s for s in pair if isinstance(s, ssl.SSLSocket) and s.pending()]
+                if not ready:
+                    ready, _, _ = select.select(list(pair), [], [], 5)
                 if not ready:
                     return
                 for sock in ready:
@@ -141,22 +150,41 @@ class _Tunnel(socketserver.BaseRequestHandler):
             upstream.close()
 
 
-def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
-    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    proxy = _ConnectProxy()
+class _TlsConnectProxy(_ConnectProxy):
+    """The same proxy reached over TLS, with a certificate from its own CA."""
+
+    def __init__(self, authority: trustme.CA) -> None:
+        super().__init__()
+        self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert("127.0.0.1").configure_cert(self.tls)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        return self.tls.wrap_socket(sock, server_side=True), address
+
+
+@contextlib.contextmanager
+def _serving(proxy: _ConnectProxy) -> Iterator[str]:
+    """The proxy's port, served in a thread for the block."""
     threading.Thread(
         target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     try:
-        proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
-        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy_url}"\n'
-        config = _project(tmp_path, tls_sim, monkeypatch, extra)
-        edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
-        assert cli("sync", "--config", config, "--yes").code == 0
+        yield str(proxy.server_address[1])
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_a_configured_proxy_carries_https_as_an_opaque_tunnel(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    proxy = _ConnectProxy()
+    with _serving(proxy) as proxy_port:
+        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "http://127.0.0.1:{proxy_port}"\n'
+        config = _project(tmp_path, tls_sim, monkeypatch, extra)
+        edit_charter(tls_sim, "fr", "Se souvenir de la langue du visiteur", "Langue")
+        assert cli("sync", "--config", config, "--yes").code == 0
     port = tls_sim.server.server_address[1]
     assert proxy.targets and set(proxy.targets) == {f"CONNECT 127.0.0.1:{port}"}
     assert API_KEY.encode() not in proxy.seen and b"apikey" not in proxy.seen
@@ -219,3 +247,60 @@ def test_a_public_page_redirected_to_https_is_verified_with_the_configured_ca(
         result = cli("check", "--config", config, "--lang", "fr")
     assert result.code == 0, result.all
     assert [r["path"] for r in tls_sim.requests] == ["/pages/charte-cookies/"]
+
+
+def test_a_hashed_directory_of_cas_is_trusted(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # REQUESTS_CA_BUNDLE may name a directory prepared by `openssl rehash`, as requests allows.
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(str(tls_sim.ca_bundle), certs / "simulator.pem")
+    subprocess.run(["openssl", "rehash", str(certs)], check=True)
+    config = _project(tmp_path, tls_sim, monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certs))
+    result = cli("check", "--config", config)
+    assert result.code == 0, result.all
+
+
+def test_a_proxy_whose_certificate_is_not_trusted_gets_nothing(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # An HTTPS proxy is verified as the portal is; its own CA is not in the bundle.
+    with Simulator(api_key=API_KEY, state_dir=tmp_path / "proxy", tls=True) as proxy:
+        extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "{proxy.base_url}"\n'
+        config = _project(tmp_path, tls_sim, monkeypatch, extra)
+        result = cli("publish", "--config", config, "--yes")
+        assert proxy.requests == [] and tls_sim.requests == []
+    assert result.code == 2 and "TLS certificate could not be verified" in result.err, result.all
+    assert result.err.count("\n") == 1
+
+
+def test_an_https_proxy_is_verified_with_the_configured_bundle(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The bundle holds the portal's CA and the proxy's (a company's private CA): the
+    # proxy's certificate is checked against it, not against the system's CAs.
+    authority = trustme.CA(organization_name="a company proxy")
+    bundle = tmp_path / "company-and-portal.pem"
+    bundle.write_bytes(Path(str(tls_sim.ca_bundle)).read_bytes() + authority.cert_pem.bytes())
+    proxy = _TlsConnectProxy(authority)
+    with _serving(proxy) as proxy_port:
+        extra = f'ca_bundle = "{bundle}"\nproxy = "https://127.0.0.1:{proxy_port}"\n'
+        result = cli("check", "--config", _project(tmp_path, tls_sim, monkeypatch, extra))
+    assert result.code == 0, result.all
+    assert set(proxy.targets) == {f"CONNECT 127.0.0.1:{tls_sim.server.server_address[1]}"}
+    assert [r["path"] for r in tls_sim.requests][:1] == ["/pages/charte-cookies/"]
+
+
+def test_a_plain_http_run_loads_no_ca_bundle(
+    cli, tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Loopback HTTP (the simulator, a local test portal): no TLS, so no bundle is
+    # read, and one that is broken is no reason to fail.
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a certificate\n")
+    config = _project(tmp_path, sim, monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(broken))
+    result = cli("check", "--config", config)
+    assert result.code == 0, result.all

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
@@ -14,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.util.url import parse_url
 
+import ods_charter
 from ods_charter.config import HttpSettings
 from ods_charter.errors import ConfigError, FetchError, PortalError
 from ods_charter.portal import AutomationClient
@@ -238,7 +244,10 @@ def test_a_trickling_server_meets_the_deadline(
     result = cli("check", "--config", config)
     assert result.code == 2, result.all
     assert "timed out waiting for the answer" in result.err and "read_timeout" in result.err
-    assert len(sim.requests) == 3  # retries = 2: every attempt was cut, none ran long
+    assert len(sim.requests) == 3  # retries = 2
+    # Cut, not only reported late: the simulator saw each attempt hang up mid-answer
+    # (an answer trickling for ever would otherwise hold the command for ever).
+    assert hung_up(sim, 3)
 
 
 def test_keep_alive_reuses_one_connection_for_a_whole_sync(
@@ -317,6 +326,15 @@ def test_simulator_port_out_of_range(cli) -> None:  # type: ignore[no-untyped-de
     assert result.code == 2 and "port 99999" in result.err and "Traceback" not in result.all
 
 
+def hung_up(sim: Simulator, count: int) -> bool:
+    """Whether the simulator sees ``count`` answers cut short (it notices at its next write)."""
+    for _ in range(100):
+        if sim.hung_up >= count:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def _fetch_in_child(url: str, answers: Any) -> None:
     try:
         Transport(HttpSettings(read_timeout=1, retries=0)).request("GET", url)
@@ -348,3 +366,71 @@ def test_pagination_never_follows_a_link_to_another_origin(
     with pytest.raises(PortalError, match=f"next page link {elsewhere.base_url}/api/"):
         list(client.list_pages(page_size=2))
     assert elsewhere.requests == []
+
+
+def test_a_deadline_passing_during_the_tls_handshake_leaves_the_watchdog_working(
+    sim: Simulator,
+) -> None:
+    # Until the handshake ends there is no connection to cut: the one watchdog
+    # thread of the process must let that deadline go and keep watching the next.
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/pages/charte-cookies/"
+        settings = HttpSettings(connect_timeout=3, read_timeout=1, retries=0)
+        with pytest.raises(FetchError, match="timed out"):
+            Transport(settings).request("GET", url)
+    sim.faults.arm({"trickle": 1, "trickle_bytes": 40, "trickle_delay": 0.1})
+    with pytest.raises(FetchError, match="timed out waiting for the answer"):
+        Transport(HttpSettings(read_timeout=1, retries=0)).request(
+            "GET", sim.base_url + "/pages/charte-cookies/"
+        )
+    assert hung_up(sim, 1)
+
+
+def test_a_shorter_deadline_than_those_pending_is_kept(sim: Simulator) -> None:
+    # A portal with a long timeout leaves its deadline pending; the watchdog
+    # sleeping until then must still wake for a later request's shorter one.
+    url = sim.base_url + "/pages/charte-cookies/"
+    Transport(HttpSettings(read_timeout=30)).request("GET", url)
+    sim.faults.arm({"trickle": 1, "trickle_bytes": 40, "trickle_delay": 0.1})
+    with pytest.raises(FetchError, match="timed out waiting for the answer"):
+        Transport(HttpSettings(read_timeout=1, retries=0)).request("GET", url)
+    assert hung_up(sim, 1)
+
+
+def test_the_command_process_ends_when_its_work_is_done(project: Path, sim: Simulator) -> None:
+    # The watchdog thread must not keep the process alive after the command returns.
+    package_root = Path(ods_charter.__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "ods_charter", "check", "--config", str(project)],
+        env={**os.environ, "PYTHONPATH": str(package_root)},
+        cwd=package_root,  # where a mutation tool's copy finds its configuration
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sim.requests  # it did fetch the pages: the thread was started
+
+
+def test_the_transport_itself_keeps_a_key_off_plain_http_and_redirects(
+    sim: Simulator, elsewhere: Simulator
+) -> None:
+    # Whoever calls it, and however the header is spelled: the rule lives in the transport.
+    key = {"authorization": f"apikey {API_KEY}"}
+    with pytest.raises(ConfigError, match="keys travel only over HTTPS"):
+        Transport(HttpSettings()).request("GET", "http://portal.example.org/api/", headers=key)
+    sim.faults.arm({"redirect": 1, "redirect_to": elsewhere.base_url})
+    url = sim.base_url + "/pages/charte-cookies/"
+    answer = Transport(HttpSettings()).request("GET", url, headers=key)
+    assert answer.status == 307 and answer.url == url
+    assert elsewhere.requests == [] and elsewhere.connections == 0
+
+
+def test_a_write_is_sent_once_whatever_the_answer(sim: Simulator) -> None:
+    sim.faults.arm({"fail_count": 3, "fail_methods": ["PUT"], "retry_after": "1"})
+    waits: list[float] = []
+    url = sim.base_url + "/api/automation/v1.0/pages/charte-cookies/"
+    transport = Transport(HttpSettings(retries=3), sleep=waits.append)
+    answer = transport.request("PUT", url, json={"title": {"fr": "x"}}, retry=False)
+    assert answer.status == 503 and waits == []
+    assert [r["method"] for r in sim.requests] == ["PUT"]

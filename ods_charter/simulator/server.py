@@ -340,7 +340,9 @@ class _Handler(BaseHTTPRequestHandler):
         except _Answered as answer:
             self._json(answer.status, answer.data, answer.headers)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass  # the client hung up (or a deadline cut it) mid-answer
+            # The client hung up (or a deadline cut it) mid-answer.
+            with self.server.log_lock:
+                self.server.hung_up += 1
         except Exception:  # the simulator must answer JSON, never a stack trace
             err = ApiError(500, "internal_error", "A server error occurred.")
             self._json(500, err.body())
@@ -683,6 +685,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     tls: ssl.SSLContext | None = None
     connections = 0  # accepted since start: keep-alive shows as fewer than requests
+    hung_up = 0  # answers the client stopped reading before their end
     open_sockets: set[socket.socket]
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -828,6 +831,12 @@ class Simulator:
     def connections(self) -> int:
         with self.server.log_lock:
             return self.server.connections
+
+    @property
+    def hung_up(self) -> int:
+        """Answers the client hung up on before their last byte (a deadline's cut)."""
+        with self.server.log_lock:
+            return self.server.hung_up
 
     @property
     def store(self) -> StateStore:
