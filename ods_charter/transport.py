@@ -156,25 +156,26 @@ def tls_context(bundle: str) -> ssl.SSLContext:
                 context = ssl.create_default_context(**where)  # type: ignore[arg-type]
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"{bundle}: not a readable PEM CA bundle ({exc})") from None
+            context.sslsocket_class = _WatchedSSLSocket
             _CONTEXTS[bundle] = context
         return context
 
 
 class _Watch:
-    """One attempt's deadline and the connection it is using."""
+    """One attempt's deadline and the socket it is using."""
 
-    __slots__ = ("connection", "done", "expired")
+    __slots__ = ("done", "expired", "sock")
 
     def __init__(self) -> None:
-        self.connection: urllib3.connection.HTTPConnection | None = None
+        self.sock: socket.socket | None = None
         self.done = self.expired = False
 
     def cut(self) -> None:
-        sock = self.connection.sock if self.connection is not None else None
-        if sock is not None:
-            # The plain socket's shutdown: a read blocked in another thread returns.
+        if self.sock is not None:
+            # The plain socket's shutdown (under TLS too): a read blocked in
+            # another thread returns, in a TLS handshake as in an answer.
             with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
 
 
 class _Watchdog:
@@ -216,13 +217,14 @@ class _Watchdog:
         with self._cond:
             watch.done = True
             # The watch waits in the heap until its deadline: it must not keep
-            # the connection (and its TLS state) alive that long.
-            watch.connection = None
+            # the socket (and its TLS state) alive that long.
+            watch.sock = None
 
-    def note(self, connection: urllib3.connection.HTTPConnection) -> None:
+    def note(self, sock: socket.socket | None) -> None:
+        """``sock`` is what the current attempt of this thread now depends on."""
         watch: _Watch | None = getattr(self.local, "watch", None)
-        if watch is not None:
-            watch.connection = connection
+        if watch is not None and sock is not None:
+            watch.sock = sock
             if watch.expired:
                 watch.cut()
 
@@ -251,16 +253,38 @@ def _deadline(seconds: float) -> Iterator[_Watch]:
         _WATCHDOG.disarm(watch)
 
 
-class _HTTPConnection(urllib3.connection.HTTPConnection):
+class _Watched:
+    """A connection whose socket the deadline can cut: from the moment it is
+    made (a proxy's CONNECT comes after; the TLS handshake, see
+    _WatchedSSLSocket), and when a kept-alive connection is used again."""
+
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        _WATCHDOG.note(sock)
+        return sock
+
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _WATCHDOG.note(self)
-        super().request(*args, **kwargs)
+        _WATCHDOG.note(self.sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
+class _WatchedSSLSocket(ssl.SSLSocket):
+    """A TLS socket the deadline can cut during its handshake: wrapping detaches
+    the plain socket noted at connect time, so this one is noted instead."""
+
+    def do_handshake(self, block: bool = False) -> None:
         _WATCHDOG.note(self)
-        super().request(*args, **kwargs)
+        super().do_handshake(block)
+
+
+class _HTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):

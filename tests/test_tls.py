@@ -97,6 +97,78 @@ def test_the_deadline_cuts_a_trickling_tls_answer(
     assert hung_up(tls_sim, 3)  # each attempt's TLS connection was cut, not read to its end
 
 
+class _SlowRelay(socketserver.ThreadingTCPServer):
+    """A TCP relay in front of a portal that passes the portal's bytes on one at a
+    time, ``delay`` apart: a TLS handshake that crawls, each byte well within any
+    socket timeout. Counts the bytes passed on before the client hung up."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, upstream: tuple[str, int], delay: float) -> None:
+        super().__init__(("127.0.0.1", 0), _SlowPipe)
+        self.upstream, self.delay = upstream, delay
+        self.passed = 0
+        self.hung_up = threading.Event()
+
+
+class _SlowPipe(socketserver.BaseRequestHandler):
+    server: _SlowRelay
+
+    def handle(self) -> None:
+        with socket.create_connection(self.server.upstream) as portal:
+            self.request.setblocking(False)
+            while True:
+                with contextlib.suppress(BlockingIOError):
+                    sent = self.request.recv(65536)
+                    if not sent:  # the client hung up
+                        self.server.hung_up.set()
+                        return
+                    portal.sendall(sent)
+                ready, _, _ = select.select([portal], [], [], self.server.delay)
+                if ready:
+                    data = portal.recv(1)
+                    if not data:
+                        return
+                    try:
+                        self.request.sendall(data)
+                    except OSError:
+                        self.server.hung_up.set()
+                        return
+                    self.server.passed += 1
+                    threading.Event().wait(self.server.delay)
+
+
+def test_the_deadline_cuts_a_crawling_tls_handshake(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    port = tls_sim.server.server_address[1]
+    relay = _SlowRelay(("127.0.0.1", port), delay=0.005)
+    threading.Thread(
+        target=relay.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        config = _project(tmp_path, tls_sim, monkeypatch, f'ca_bundle = "{tls_sim.ca_bundle}"\n')
+        text = config.read_text().replace(
+            tls_sim.base_url, f"https://127.0.0.1:{relay.server_address[1]}"
+        )
+        config.write_text(
+            text.replace("read_timeout = 2", "read_timeout = 0.5").replace(
+                "retries = 2", "retries = 0"
+            )
+        )
+        result = cli("check", "--config", config, "--lang", "fr")
+        assert relay.hung_up.wait(5)
+    finally:
+        relay.shutdown()
+        relay.server_close()
+    assert result.code == 2 and "timed out waiting for the answer" in result.err, result.all
+    # 0.5 s at 5 ms a byte is at most 100 bytes: the handshake (about 380 bytes from
+    # the portal) was cut, not read to its end and then cut at the request.
+    assert relay.passed < 250, relay.passed
+    assert tls_sim.requests == []
+
+
 class _ConnectProxy(socketserver.ThreadingTCPServer):
     """A minimal HTTPS proxy (CONNECT): records the tunnels and every byte relayed."""
 
