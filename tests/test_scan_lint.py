@@ -67,6 +67,18 @@ def test_each_finding_appears_exactly_once(cli, project: Path, sim: Simulator) -
     assert "set by the portal, absent from the registry" in text and "_hjSessionUser_123" in text
 
 
+def test_a_cookie_set_by_a_redirect_is_seen(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
+    """A portal that answers /pages/x with a redirect to /pages/x/ may set a
+    cookie on the way: the visitor's browser keeps it, so the scan must too."""
+    sim.faults.arm(
+        {"redirect": 1, "redirect_to": sim.base_url, "redirect_cookie": "hop_id=1; Path=/"}
+    )
+    code, report, _ = _scan(cli, project, "--path", "/")
+    assert code == 1, report
+    found = [(f["kind"], f["cookie"]) for f in report["findings"] if f["kind"] != "not_seen"]
+    assert sorted(found) == [("before_consent", "hop_id"), ("undeclared", "hop_id")]
+
+
 def test_missing_secure_on_https(cli, project: Path, sim: Simulator) -> None:  # type: ignore[no-untyped-def]
     project.write_text(project.read_text() + "[scan]\nrequire_secure = true\n")
     code, report, _ = _scan(cli, project)

@@ -33,6 +33,7 @@ class Faults:
     redirect: int = 0  # the next N requests answer redirect_status to redirect_to + path
     redirect_to: str | None = None
     redirect_status: int = 307
+    redirect_cookie: str | None = None  # a Set-Cookie value the redirect itself carries
     next_origin: str | None = None  # the page list's next/previous links name this origin
     # The next N public pages are sent gzip-compressed and padded with spaces to
     # this many bytes once decompressed: a small answer that grows huge.
@@ -62,6 +63,7 @@ class Faults:
             "redirect",
             "redirect_to",
             "redirect_status",
+            "redirect_cookie",
             "next_origin",
             "gzip_bomb",
             "gzip_bomb_bytes",
@@ -92,6 +94,7 @@ class Faults:
             self.consent = None
             self.trickle, self.trickle_bytes, self.trickle_delay = 0, 40, 0.1
             self.redirect, self.redirect_to, self.redirect_status = 0, None, 307
+            self.redirect_cookie = None
             self.next_origin = None
             self.gzip_bomb, self.gzip_bomb_bytes = 0, 50_000_000
 

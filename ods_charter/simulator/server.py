@@ -316,7 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.take("redirect"):
                 self._faulty = True  # a redirect is no answer the contract lists
                 target = (faults.redirect_to or "https://moved.invalid").rstrip("/") + self.path
-                self._send(faults.redirect_status, b"", "text/html", [("Location", target)])
+                headers = [("Location", target)]
+                if faults.redirect_cookie:
+                    headers.append(("Set-Cookie", faults.redirect_cookie))
+                self._send(faults.redirect_status, b"", "text/html", headers)
                 return
             if (faults.fail_methods is None or self.command in faults.fail_methods) and faults.take(
                 "fail_count"
