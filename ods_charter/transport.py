@@ -101,9 +101,16 @@ def retry_after(value: str | None) -> float | None:
 
 
 def _describe(exc: HTTPError, url: str) -> str:
+    # urllib3 raises ProxyError for a failure on the way to the proxy itself.
+    proxy = isinstance(exc, ProxyError)
     cause = exc.original_error if isinstance(exc, ProxyError) else exc
     text = f"{exc} {cause}"
     if isinstance(cause, SSLError | ssl.SSLError):
+        if proxy:
+            return (
+                f"{url}: the proxy's TLS certificate could not be verified ([http] proxy); "
+                "name its CA in [http] ca_bundle"
+            )
         return (
             f"{url}: the TLS certificate could not be verified; if the portal uses a private "
             "CA, name its certificate in [http] ca_bundle (or REQUESTS_CA_BUNDLE)"
@@ -111,8 +118,9 @@ def _describe(exc: HTTPError, url: str) -> str:
     if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
         return f"{url}: cannot resolve the host name (DNS failure or no network)"
     # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
-    if isinstance(cause, NewConnectionError) or isinstance(exc, ProxyError):
-        return f"{url}: cannot connect ({type(cause).__name__})"
+    if isinstance(cause, NewConnectionError) or proxy:
+        via = " through the proxy ([http] proxy)" if proxy else ""
+        return f"{url}: cannot connect{via} ({type(cause).__name__})"
     if isinstance(exc, ConnectTimeoutError):
         return f"{url}: timed out while connecting"
     if isinstance(exc, ReadTimeoutError):

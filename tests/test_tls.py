@@ -348,6 +348,20 @@ def test_a_proxy_whose_certificate_is_not_trusted_gets_nothing(
     assert result.err.count("\n") == 1
 
 
+def test_a_proxy_that_cannot_be_reached_is_named(
+    cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    extra = f'ca_bundle = "{tls_sim.ca_bundle}"\nproxy = "http://127.0.0.1:{port}"\n'
+    config = _project(tmp_path, tls_sim, monkeypatch, extra)
+    config.write_text(config.read_text().replace("retries = 2", "retries = 0"))
+    result = cli("check", "--config", config, "--lang", "fr")
+    assert result.code == 2 and "cannot connect through the proxy ([http] proxy)" in result.err
+    assert tls_sim.requests == [] and result.err.count("\n") == 1, result.all
+
+
 def test_an_https_proxy_is_verified_with_the_configured_bundle(
     cli, tmp_path: Path, tls_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
