@@ -57,7 +57,8 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_REDIRECTS = 10
 _DRAIN_MAX = 65536  # the largest redirect body read to keep its connection
-# Sent with every request; identity or gzip only, so the size cap counts what is read.
+# Sent with every request. Only the encodings urllib3 decodes without extra packages;
+# the size cap counts the decoded bytes.
 _HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 # Every connection verified (the context says against what); failures raised as they are.
 _POOL_KW: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED", "retries": False}
