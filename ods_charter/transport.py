@@ -37,6 +37,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ProxyError,
@@ -116,7 +117,7 @@ def _describe(exc: HTTPError, url: str) -> str:
             f"{url}: the TLS certificate could not be verified; if the portal uses a private "
             "CA, name its certificate in [http] ca_bundle (or REQUESTS_CA_BUNDLE)"
         )
-    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+    if isinstance(cause, NameResolutionError):
         return f"{url}: cannot resolve the host name (DNS failure or no network)"
     # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
     if isinstance(cause, NewConnectionError) or proxy:
@@ -339,12 +340,15 @@ class Transport:
         # Made at the first request that needs them: a plain-HTTP run loads no CA bundle.
         self._direct: PoolManager | None = None
         self._proxied: ProxyManager | None = None
+        self._context: ssl.SSLContext | None = None
 
     def _manager(self, url: str) -> PoolManager:
         """The pools for ``url``: through the configured proxy for HTTPS only,
         since over HTTPS a proxy only relays encrypted bytes; over HTTP it would read them."""
         https = url.startswith("https:")
-        context = tls_context(ca_bundle(self.settings)) if https else None
+        if https and self._context is None:
+            self._context = tls_context(ca_bundle(self.settings))
+        context = self._context if https else None
         if https and self.settings.proxy:
             if self._proxied is None:
                 self._proxied = ProxyManager(
@@ -429,12 +433,12 @@ class Transport:
             else:
                 resp.close()
             resp.release_conn()
-            target = urljoin(url, location)
             try:
+                target = urljoin(url, location)  # ValueError: "http://[::1" and the like
                 connects_to(target)
-            except ConfigError as exc:
+            except (ConfigError, ValueError) as exc:
                 raise FetchError(
-                    f"{url}: redirected to {target!r}, which is refused: {exc}"
+                    f"{url}: redirected to {location!r}, which is refused: {exc}"
                 ) from None
             url = target
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")

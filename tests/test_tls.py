@@ -346,6 +346,7 @@ def test_a_proxy_whose_certificate_is_not_trusted_gets_nothing(
         assert proxy.requests == [] and tls_sim.requests == []
     assert result.code == 2 and "TLS certificate could not be verified" in result.err, result.all
     assert result.err.count("\n") == 1
+    assert "the proxy's TLS certificate" in result.err  # not the portal's: its CA is trusted
 
 
 def test_a_proxy_that_cannot_be_reached_is_named(

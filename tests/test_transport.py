@@ -166,6 +166,7 @@ def test_a_public_page_may_redirect_but_never_gets_the_key(
         ("http://127.1:{port}", "dotted IPv4"),
         ("http://evil.example@127.0.0.1:{port}", "user name or password"),
         ("ftp://127.0.0.1:{port}", "http(s) URL"),
+        ("http://[::1", "Invalid IPv6 URL"),  # not even joinable to the page's URL
     ],
 )
 def test_a_redirect_target_is_read_as_strictly_as_the_configured_url(
