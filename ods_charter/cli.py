@@ -1003,25 +1003,18 @@ def init(
     ] = False,
 ) -> ExitCode:
     """Find the portal's cookie charter and write config/portal.toml and config/registry.toml."""
-    from ods_charter.charter import load_pages
-    from ods_charter.config import _check_url
-    from ods_charter.init import FoundPage, _slug, find_charter, write_project
+    from ods_charter.config import check_portal_url
+    from ods_charter.init import charter_at, find_charter, write_project
     from ods_charter.secrets import api_key
 
     if portal is None:
         if not sys.stdin.isatty():
             raise typer.BadParameter("give the portal's address: ods-charter init URL")
         portal = typer.prompt("Portal address (e.g. https://data.example.org)", err=True)
-    base = _check_url(portal, "portal address")
+    base = check_portal_url(portal, "portal address")
     languages = lang or ["fr"]
     if url:
-        from ods_charter.config import adhoc_config
-
-        cfg = adhoc_config(base, None)
-        target, pages = load_pages(cfg, languages[:1], url=url)
-        from urllib.parse import urlsplit
-
-        found = FoundPage(target, _slug(urlsplit(target).path), pages[languages[0]])
+        found = charter_at(base, url, languages[0])
     else:
         found = find_charter(
             base, language=languages[0], api_key=api_key(required=False), on_try=_note

@@ -124,14 +124,16 @@ class PortalConfig:
         return urljoin(self.base_url + "/", url)
 
     def with_base_url(self, base_url: str | None) -> PortalConfig:
-        return self if not base_url else replace(self, base_url=_check_url(base_url, "base URL"))
+        if not base_url:
+            return self
+        return replace(self, base_url=check_portal_url(base_url, "base URL"))
 
 
 def suggested_key_env(config: PortalConfig) -> str:
     return f"{DEFAULT_KEY_ENV}_" + re.sub(r"[^A-Z0-9]+", "_", config.name.upper()).strip("_")
 
 
-def _check_url(url: str, what: str) -> str:
+def check_portal_url(url: str, what: str) -> str:
     """A portal URL: unambiguous, and HTTPS unless the portal is on loopback."""
     origin = checked_origin(url, what)
     if origin.scheme == "http" and not origin.is_loopback:
@@ -233,7 +235,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PortalConfig:
         raise ConfigError(f"{file}: [page] live_wait = {live_wait}: expected 0 to 600 seconds")
     config = PortalConfig(
         name=portal.get("name", file.stem),
-        base_url=_check_url(portal["base_url"], f"{file}: [portal] base_url"),
+        base_url=check_portal_url(portal["base_url"], f"{file}: [portal] base_url"),
         slug=page["slug"],
         languages=languages,
         registry_path=(file.parent / registry_rel),

@@ -39,6 +39,15 @@ def _slug(path: str) -> str:
     return parts[1] if len(parts) == 2 and parts[0] == "pages" else ""
 
 
+def charter_at(base_url: str, url: str, language: str) -> FoundPage:
+    """The charter at the address the user gave, read as it is (no search)."""
+    from ods_charter.charter import load_pages
+    from ods_charter.config import adhoc_config
+
+    target, pages = load_pages(adhoc_config(base_url, None), [language], url=url)
+    return FoundPage(target, _slug(urlsplit(target).path), pages[language])
+
+
 def _from_api(base_url: str, key: str, transport: Transport) -> Iterator[FoundPage]:
     """Code editor pages whose HTML holds a cookie table, from the Automation API."""
     from ods_charter.portal import AutomationClient
