@@ -310,11 +310,11 @@ def observed_from_scan(path: Path) -> tuple[list[Observed], str]:
             else Observed(n)
             for n in names
         ]
+        host = urlsplit(urls[0]).hostname or "" if urls else ""
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
             f"{path}: not a scan report (expected the output of scan --format json): {exc}"
         ) from None
-    host = urlsplit(urls[0]).hostname or "" if urls else ""
     return observed, host

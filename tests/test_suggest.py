@@ -129,6 +129,11 @@ def test_bad_input_is_one_line(cli, project: Path, tmp_path: Path) -> None:  # t
     assert both.code == 2 and "one of them" in both.err
     alone = cli("suggest", "x", "--browser", "--config", project)
     assert alone.code == 2 and "--browser goes with --scan" in alone.err
+    for urls in ('["http://[::1"]', "[1]"):  # a page address that is no URL
+        bad.write_text(f'{{"urls": {urls}, "cookies": [], "findings": []}}')
+        odd = cli("suggest", "--from-scan", bad, "--config", project)
+        assert odd.code == 2 and "not a scan report" in odd.err, odd.all
+        assert odd.err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
